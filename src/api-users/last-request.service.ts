@@ -1,0 +1,66 @@
+import {
+  BeforeApplicationShutdown,
+  Injectable,
+  Logger,
+  OnApplicationBootstrap,
+} from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+
+/**
+ * Remembers each API user's last request in memory and writes them in one statement every
+ * `LAST_REQUEST_FLUSH_MS` and at shutdown, so authenticating costs no database write.
+ */
+@Injectable()
+export class LastRequestService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('LastRequestService');
+  private pending = new Map<string, Date>();
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.flush(), this.config.lastRequestFlushMs);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+
+  touch(userId: string, at = new Date()): void {
+    this.pending.set(userId, at);
+  }
+
+  /** The not yet written time, so that admins see it before the next flush. */
+  pendingFor(userId: string): Date | undefined {
+    return this.pending.get(userId);
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending.size === 0) return;
+    const batch = this.pending;
+    this.pending = new Map();
+    try {
+      await this.dataSource.query(
+        `UPDATE "api_users" AS u
+            SET "last_request_at" = GREATEST(u."last_request_at", v.at)
+           FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at)
+          WHERE u."id" = v.id`,
+        [[...batch.keys()], [...batch.values()].map((d) => d.toISOString())],
+      );
+    } catch (error) {
+      // Keep the times for the next attempt, unless a newer request replaced them meanwhile.
+      for (const [id, at] of batch) {
+        const newer = this.pending.get(id);
+        if (!newer || newer < at) this.pending.set(id, at);
+      }
+      this.logger.warn(`Could not write last-request times (${batch.size} users): ${String(error)}`);
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import { NestApplicationOptions } from '@nestjs/common';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppConfig } from './config/app-config';
+
+/**
+ * How the app and the e2e tests both build the HTTP layer, so that tests run what ships.
+ * Nest's own body parsers are off: Fastify's JSON parser (with its prototype-poisoning
+ * protection) is the only one, and bodies of any other type get 415.
+ */
+export const APP_OPTIONS: NestApplicationOptions = { bodyParser: false, abortOnError: false };
+
+export function createHttpAdapter(config: AppConfig): FastifyAdapter {
+  return new FastifyAdapter({
+    // Fastify accepts a hop count too; the adapter's option type omits it.
+    trustProxy: config.trustProxy as boolean | string[],
+    bodyLimit: 1024 * 1024,
+    ...(config.tls ? { https: config.tls } : {}),
+  });
+}
+
+export function configureApp(app: NestFastifyApplication): void {
+  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+}

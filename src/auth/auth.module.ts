@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { PassportModule } from '@nestjs/passport';
+import { ApiUsersModule } from '../api-users/api-users.module';
+import { SettingsModule } from '../settings/settings.module';
+import { ApiKeyGuard } from './api-key.guard';
+import { BasicStrategy } from './basic.strategy';
+import { CredentialsService } from './credentials.service';
+
+@Module({
+  imports: [PassportModule, ApiUsersModule, SettingsModule],
+  providers: [BasicStrategy, CredentialsService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+})
+export class AuthModule {}

@@ -1,0 +1,45 @@
+/**
+ * Parses an `Authorization` header as RFC 7617 Basic credentials.
+ *
+ * Stricter than passport-http 0.3, which this replaces inside the strategy: the scheme must
+ * be exactly `Basic` (any case) followed by whitespace, the token must be canonical base64,
+ * the bytes must be valid UTF-8, and user-id and password split at the *first* colon.
+ */
+export type BasicCredentials =
+  | { kind: 'absent' }
+  | { kind: 'malformed' }
+  | { kind: 'valid'; publicKey: string; secret: string };
+
+/** Far above any real key pair (128 + 1024 characters, base64-encoded) and below abuse. */
+export const MAX_AUTHORIZATION_LENGTH = 4096;
+
+const BASIC = /^basic(?:[ \t]+(.*))?$/is;
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export function parseBasicAuthorization(header: string | string[] | undefined): BasicCredentials {
+  if (header === undefined || header === '') return { kind: 'absent' };
+  if (Array.isArray(header) || header.length > MAX_AUTHORIZATION_LENGTH) {
+    return { kind: 'malformed' };
+  }
+  const match = BASIC.exec(header.trim());
+  if (!match) {
+    // Another scheme (Bearer, Digest, ...) is "no Basic credentials", not a malformed header.
+    return /^[!#$%&'*+.^_`|~0-9A-Za-z-]+(?:[ \t]|$)/.test(header)
+      ? { kind: 'absent' }
+      : { kind: 'malformed' };
+  }
+  const token = (match[1] ?? '').trim();
+  if (token === '' || !BASE64.test(token)) return { kind: 'malformed' };
+  let decoded: string;
+  try {
+    decoded = utf8.decode(Buffer.from(token, 'base64'));
+  } catch {
+    return { kind: 'malformed' };
+  }
+  const colon = decoded.indexOf(':');
+  if (colon <= 0 || colon === decoded.length - 1) return { kind: 'malformed' };
+  // RFC 7617: control characters are not allowed in user-id or password.
+  if (/\p{Cc}/u.test(decoded)) return { kind: 'malformed' };
+  return { kind: 'valid', publicKey: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+}

@@ -1,0 +1,35 @@
+import { Injectable } from '@nestjs/common';
+import { ApiUsersService } from '../api-users/api-users.service';
+import { LastRequestService } from '../api-users/last-request.service';
+import { DatabaseUnavailableException } from '../database/database-unavailable.exception';
+import { AuthDeniedException } from './auth-denied.exception';
+import { AuthResult } from './auth-result';
+import { AuthenticatedUser } from './authenticated-user';
+import { UNMATCHABLE_SECRET_HASH, verifySecret } from './secret-hash';
+
+/** Checks a public key and secret against the stored API users (reasons 4, 5, 3 in order). */
+@Injectable()
+export class CredentialsService {
+  constructor(
+    private readonly apiUsers: ApiUsersService,
+    private readonly lastRequests: LastRequestService,
+  ) {}
+
+  async verify(publicKey: string, secret: string): Promise<AuthenticatedUser> {
+    let user: Awaited<ReturnType<ApiUsersService['findForAuthentication']>>;
+    try {
+      user = await this.apiUsers.findForAuthentication(publicKey);
+    } catch (error) {
+      // A database failure must never read as a credential failure.
+      throw new DatabaseUnavailableException(error);
+    }
+    // The secret is checked in every case, so that unknown, disabled and wrong-secret
+    // answers all cost the same work (conceal mode relies on it).
+    const secretMatches = verifySecret(secret, user?.secretHash ?? UNMATCHABLE_SECRET_HASH);
+    if (!user) throw new AuthDeniedException(AuthResult.UserUnknown);
+    if (!user.enabled) throw new AuthDeniedException(AuthResult.UserDisabled);
+    if (!secretMatches) throw new AuthDeniedException(AuthResult.InvalidCredentials);
+    this.lastRequests.touch(user.id);
+    return { id: user.id, name: user.name, publicKey: user.publicKey, roles: user.roles };
+  }
+}

@@ -1,0 +1,173 @@
+import { isIP } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import {
+  PUBLIC_KEY_PATTERN,
+  PUBLIC_KEY_RULE,
+  SECRET_PATTERN,
+  SECRET_RULE,
+} from '../api-users/api-keys';
+
+/**
+ * The whole runtime configuration, read once from the environment and validated at start.
+ * Every variable is documented in the README; a bad value stops the start with one line.
+ */
+export abstract class AppConfig {
+  abstract readonly port: number;
+  abstract readonly host: string;
+  abstract readonly nodeEnv: 'development' | 'production' | 'test';
+  /** Unset means: start the embedded PostgreSQL. */
+  abstract readonly databaseUrl: string | undefined;
+  abstract readonly dataDir: string;
+  abstract readonly authRealm: string;
+  /** Passed to Fastify's `trustProxy`: false, true, a hop count, or addresses/CIDRs. */
+  abstract readonly trustProxy: boolean | number | string[];
+  abstract readonly authResponseMode: 'smartstore' | 'mashery';
+  abstract readonly keepMasheryDefaultResponseCode: boolean;
+  abstract readonly authConcealReasons: boolean;
+  abstract readonly adminPublicKey: string | undefined;
+  abstract readonly adminSecretKey: string | undefined;
+  abstract readonly tls: { cert: Buffer; key: Buffer } | undefined;
+  /** How often the batched "last request" times are written to the database. */
+  abstract readonly lastRequestFlushMs: number;
+}
+
+/** Raised for the first invalid variable; its message is the one line printed at start. */
+export class ConfigError extends Error {}
+
+const booleanString = z
+  .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1');
+
+const CIDR_OR_ADDRESS = (entry: string): boolean => {
+  const [address, prefix, ...rest] = entry.split('/');
+  const version = isIP(address);
+  if (version === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  const bits = Number(prefix);
+  return /^\d+$/.test(prefix) && bits <= (version === 4 ? 32 : 128);
+};
+
+const trustProxy = z.string().transform((value, ctx): boolean | number | string[] => {
+  const v = value.trim();
+  if (v === 'true' || v === 'false') return v === 'true';
+  if (/^\d+$/.test(v)) return Number(v);
+  const entries = v.split(',').map((e) => e.trim());
+  const bad = entries.find((e) => !CIDR_OR_ADDRESS(e));
+  if (bad !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `must be true, false, a hop count or a comma-separated list of addresses/CIDRs ("${bad}" is none of these)`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+const schema = z
+  .object({
+    PORT: z.coerce
+      .number({ error: 'must be a port number' })
+      .int('must be a whole number')
+      .min(0, 'must be 0-65535')
+      .max(65535, 'must be 0-65535')
+      .default(3000),
+    HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
+    NODE_ENV: z
+      .enum(['development', 'production', 'test'], {
+        error: 'must be development, production or test',
+      })
+      .default('development'),
+    DATABASE_URL: z
+      .string()
+      .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// connection string')
+      .optional(),
+    DATA_DIR: z.string().min(1, 'must not be empty').default('.data'),
+    AUTH_REALM: z
+      .string()
+      .regex(/^[\x20-\x7e]{1,100}$/, 'must be 1-100 printable ASCII characters')
+      .refine((v) => !/["\\]/.test(v), 'must not contain quotes or backslashes')
+      .default('Smartstore.WebApi'),
+    TRUST_PROXY: trustProxy.default(false),
+    AUTH_RESPONSE_MODE: z
+      .enum(['smartstore', 'mashery'], { error: 'must be smartstore or mashery' })
+      .default('smartstore'),
+    KEEP_MASHERY_DEFAULT_RESPONSE_CODE: booleanString.default(false),
+    AUTH_CONCEAL_REASONS: booleanString.default(false),
+    ADMIN_PUBLIC_KEY: z.string().regex(PUBLIC_KEY_PATTERN, PUBLIC_KEY_RULE).optional(),
+    ADMIN_SECRET_KEY: z.string().regex(SECRET_PATTERN, SECRET_RULE).optional(),
+    TLS_CERT_FILE: z.string().min(1).optional(),
+    TLS_KEY_FILE: z.string().min(1).optional(),
+    LAST_REQUEST_FLUSH_MS: z.coerce
+      .number({ error: 'must be a number of milliseconds' })
+      .int('must be a whole number')
+      .min(100, 'must be at least 100')
+      .max(3_600_000, 'must be at most 3600000')
+      .default(5000),
+  })
+  .superRefine((env, ctx) => {
+    const pairs = [
+      ['ADMIN_PUBLIC_KEY', 'ADMIN_SECRET_KEY'],
+      ['TLS_CERT_FILE', 'TLS_KEY_FILE'],
+    ] as const;
+    for (const [a, b] of pairs) {
+      if ((env[a] === undefined) !== (env[b] === undefined)) {
+        const missing = env[a] === undefined ? a : b;
+        ctx.addIssue({
+          code: 'custom',
+          path: [missing],
+          message: `must be set together with ${missing === a ? b : a}`,
+        });
+      }
+    }
+  });
+
+function readFileOrFail(variable: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+    throw new ConfigError(`${variable}: cannot read ${path} (${code})`);
+  }
+}
+
+/**
+ * Validates the environment and returns the typed configuration.
+ * Empty strings count as unset, as shells and `.env` files commonly produce them.
+ * @throws ConfigError naming the first bad variable.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const result = schema.safeParse(present);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const variable = String(issue.path[0] ?? 'environment');
+    throw new ConfigError(`${variable}: ${issue.message}`);
+  }
+  const e = result.data;
+  const tls =
+    e.TLS_CERT_FILE && e.TLS_KEY_FILE
+      ? {
+          cert: readFileOrFail('TLS_CERT_FILE', e.TLS_CERT_FILE),
+          key: readFileOrFail('TLS_KEY_FILE', e.TLS_KEY_FILE),
+        }
+      : undefined;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    nodeEnv: e.NODE_ENV,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: e.DATA_DIR,
+    authRealm: e.AUTH_REALM,
+    trustProxy: e.TRUST_PROXY,
+    authResponseMode: e.AUTH_RESPONSE_MODE,
+    keepMasheryDefaultResponseCode: e.KEEP_MASHERY_DEFAULT_RESPONSE_CODE,
+    authConcealReasons: e.AUTH_CONCEAL_REASONS,
+    adminPublicKey: e.ADMIN_PUBLIC_KEY,
+    adminSecretKey: e.ADMIN_SECRET_KEY,
+    tls,
+    lastRequestFlushMs: e.LAST_REQUEST_FLUSH_MS,
+  };
+}

