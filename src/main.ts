@@ -58,7 +58,9 @@ async function main(): Promise<void> {
     configureApp(app);
     await app.listen(config.port, config.host);
   } catch (error) {
-    logger.error(`Gatehouse could not start: ${error instanceof Error ? error.message : error}`);
+    logger.error(
+      `Gatehouse could not start: ${error instanceof Error ? error.message : String(error)}`,
+    );
     await stop(1);
     return;
   }

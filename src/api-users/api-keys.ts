@@ -5,8 +5,7 @@ import { randomBytes } from 'node:crypto';
  * credentials), 8-128 characters. Generated ones are 32 hex characters, like Smartstore's.
  */
 export const PUBLIC_KEY_PATTERN = /^[\x21-\x39\x3b-\x7e]{8,128}$/;
-export const PUBLIC_KEY_RULE =
-  'must be 8-128 visible ASCII characters without spaces or colons';
+export const PUBLIC_KEY_RULE = 'must be 8-128 visible ASCII characters without spaces or colons';
 
 /**
  * Imported secrets: any printable UTF-8 text (no control characters, which RFC 7617 forbids

@@ -28,6 +28,7 @@ export class BootstrapAdminService implements OnApplicationBootstrap {
       if (error instanceof QueryFailedError && /unique/i.test(error.message)) {
         throw new Error(
           'ADMIN_PUBLIC_KEY belongs to an API user who is not an enabled admin; enable that user or choose another key',
+          { cause: error },
         );
       }
       throw error;

@@ -60,7 +60,9 @@ export class LastRequestService implements OnApplicationBootstrap, BeforeApplica
         const newer = this.pending.get(id);
         if (!newer || newer < at) this.pending.set(id, at);
       }
-      this.logger.warn(`Could not write last-request times (${batch.size} users): ${String(error)}`);
+      this.logger.warn(
+        `Could not write last-request times (${batch.size} users): ${String(error)}`,
+      );
     }
   }
 }

@@ -46,9 +46,10 @@ export class ApiKeyGuard extends AuthGuard('basic') {
     await super.canActivate(context);
 
     const user = request.user!;
-    const required = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, targets) ?? [
-      SAFE_METHODS.has(request.method) ? 'read' : 'write',
-    ];
+    const required = this.reflector.getAllAndOverride<Role[] | undefined>(
+      REQUIRED_ROLES,
+      targets,
+    ) ?? [SAFE_METHODS.has(request.method) ? 'read' : 'write'];
     if (!required.some((role) => user.roles.includes(role))) {
       throw new ForbiddenException({
         code: 'Forbidden',
@@ -58,7 +59,7 @@ export class ApiKeyGuard extends AuthGuard('basic') {
     return true;
   }
 
-  handleRequest<TUser = AuthenticatedUser>(error: unknown, user: TUser | false): TUser {
+  handleRequest<TUser = AuthenticatedUser>(error: Error | null, user: TUser | false): TUser {
     if (error) throw error;
     // The strategy reports every failure as an error; a bare "no user" is still a denial.
     if (!user) throw new AuthDeniedException(AuthResult.InvalidCredentials);

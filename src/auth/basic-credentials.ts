@@ -6,16 +6,15 @@
  * the bytes must be valid UTF-8, and user-id and password split at the *first* colon.
  */
 export type BasicCredentials =
-  | { kind: 'absent' }
-  | { kind: 'malformed' }
-  | { kind: 'valid'; publicKey: string; secret: string };
+  { kind: 'absent' } | { kind: 'malformed' } | { kind: 'valid'; publicKey: string; secret: string };
 
 /** Far above any real key pair (128 + 1024 characters, base64-encoded) and below abuse. */
 export const MAX_AUTHORIZATION_LENGTH = 4096;
 
 const BASIC = /^basic(?:[ \t]+(.*))?$/is;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a leading U+FEFF as part of the key instead of silently dropping it.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export function parseBasicAuthorization(header: string | string[] | undefined): BasicCredentials {
   if (header === undefined || header === '') return { kind: 'absent' };
@@ -31,9 +30,12 @@ export function parseBasicAuthorization(header: string | string[] | undefined): 
   }
   const token = (match[1] ?? '').trim();
   if (token === '' || !BASE64.test(token)) return { kind: 'malformed' };
+  const bytes = Buffer.from(token, 'base64');
+  // Canonical only: non-zero padding bits would let two different headers mean the same.
+  if (bytes.toString('base64') !== token) return { kind: 'malformed' };
   let decoded: string;
   try {
-    decoded = utf8.decode(Buffer.from(token, 'base64'));
+    decoded = utf8.decode(bytes);
   } catch {
     return { kind: 'malformed' };
   }

@@ -35,6 +35,13 @@ export abstract class AppConfig {
 /** Raised for the first invalid variable; its message is the one line printed at start. */
 export class ConfigError extends Error {}
 
+/** Decimal digits only: `Number()` would also take ' ', '0x50' and '1e3'. */
+const wholeNumber = (message: string) =>
+  z
+    .string()
+    .regex(/^\d{1,10}$/, message)
+    .transform(Number);
+
 const booleanString = z
   .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1');
@@ -66,11 +73,8 @@ const trustProxy = z.string().transform((value, ctx): boolean | number | string[
 
 const schema = z
   .object({
-    PORT: z.coerce
-      .number({ error: 'must be a port number' })
-      .int('must be a whole number')
-      .min(0, 'must be 0-65535')
-      .max(65535, 'must be 0-65535')
+    PORT: wholeNumber('must be a port number 0-65535')
+      .refine((n) => n <= 65535, 'must be a port number 0-65535')
       .default(3000),
     HOST: z.string().min(1, 'must not be empty').default('127.0.0.1'),
     NODE_ENV: z
@@ -98,11 +102,8 @@ const schema = z
     ADMIN_SECRET_KEY: z.string().regex(SECRET_PATTERN, SECRET_RULE).optional(),
     TLS_CERT_FILE: z.string().min(1).optional(),
     TLS_KEY_FILE: z.string().min(1).optional(),
-    LAST_REQUEST_FLUSH_MS: z.coerce
-      .number({ error: 'must be a number of milliseconds' })
-      .int('must be a whole number')
-      .min(100, 'must be at least 100')
-      .max(3_600_000, 'must be at most 3600000')
+    LAST_REQUEST_FLUSH_MS: wholeNumber('must be a whole number of milliseconds')
+      .refine((n) => n >= 100 && n <= 3_600_000, 'must be 100-3600000')
       .default(5000),
   })
   .superRefine((env, ctx) => {

@@ -23,8 +23,7 @@ export class AppConfigModule {
         {
           provide: AppConfig,
           inject: [ConfigService],
-          useFactory: (config: ConfigService<{ app: AppConfig }, true>) =>
-            config.get('app', { infer: true }),
+          useFactory: (config: ConfigService): AppConfig => config.getOrThrow<AppConfig>('app'),
         },
       ],
       exports: [AppConfig],

@@ -2,8 +2,17 @@
  * True for errors that mean "the database cannot be reached or is going away", as opposed to
  * errors in a query: those become a 503, never a 401 or a 500.
  */
-const UNAVAILABLE_SQLSTATE_CLASSES = ['08', '53', '57']; // connection, resources, operator intervention
-const UNAVAILABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH']);
+// Connection exception, invalid authorization, invalid catalog (database gone), insufficient
+// resources, operator intervention (shutdown, terminated backend).
+const UNAVAILABLE_SQLSTATE_CLASSES = ['08', '28', '3D', '53', '57'];
+const UNAVAILABLE_NODE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+]);
 
 export function isDatabaseUnavailableError(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && depth < 5; depth++) {
@@ -16,13 +25,15 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
     }
     if (
       typeof message === 'string' &&
-      /Connection terminated|timeout exceeded when trying to connect|Cannot use a pool after calling end|Connection is not established/i.test(
+      /Connection terminated|not currently accepting connections|timeout exceeded when trying to connect|Cannot use a pool after calling end|Connection is not established/i.test(
         message,
       )
     ) {
       return true;
     }
-    e = (e as { driverError?: unknown; cause?: unknown }).driverError ?? (e as { cause?: unknown }).cause;
+    e =
+      (e as { driverError?: unknown; cause?: unknown }).driverError ??
+      (e as { cause?: unknown }).cause;
   }
   return false;
 }

@@ -74,7 +74,16 @@ export class EmbeddedPostgres {
       port = running;
     } else {
       port = await freePort();
-      await server.pgCtl('start', '-w', '-t', '60', '-l', join(pgData, 'server.log'), '-o', `-p ${port}`);
+      await server.pgCtl(
+        'start',
+        '-w',
+        '-t',
+        '60',
+        '-l',
+        join(pgData, 'server.log'),
+        '-o',
+        `-p ${port}`,
+      );
     }
     server.url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
     return server;
@@ -124,7 +133,9 @@ function freePort(): Promise<number> {
     probe.listen(0, '127.0.0.1', () => {
       const address = probe.address();
       probe.close(() =>
-        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+        typeof address === 'object' && address
+          ? resolvePort(address.port)
+          : reject(new Error('no port')),
       );
     });
   });

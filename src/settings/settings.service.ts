@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { DatabaseUnavailableException } from '../database/database-unavailable.exception';
-import { isDatabaseUnavailableError } from '../database/database-errors';
 import { UpdateSettingsDto } from './dto/update-settings.dto';
 import { Settings } from './settings.entity';
 
@@ -26,8 +25,8 @@ export class SettingsService {
     try {
       return toView(await this.repository.findOneByOrFail({ id: SETTINGS_ID }));
     } catch (error) {
-      if (isDatabaseUnavailableError(error)) throw new DatabaseUnavailableException(error);
-      throw error;
+      // Every request reads this row: whatever stops it is the database failing, not the caller.
+      throw new DatabaseUnavailableException(error);
     }
   }
 
@@ -40,5 +39,9 @@ export class SettingsService {
 }
 
 function toView(settings: Settings): SettingsView {
-  return { apiEnabled: settings.apiEnabled, maxTop: settings.maxTop, updatedAt: settings.updatedAt };
+  return {
+    apiEnabled: settings.apiEnabled,
+    maxTop: settings.maxTop,
+    updatedAt: settings.updatedAt,
+  };
 }

@@ -1,12 +1,4 @@
-import {
-  ArrayUnique,
-  IsArray,
-  IsIn,
-  IsOptional,
-  IsString,
-  Length,
-  Matches,
-} from 'class-validator';
+import { ArrayUnique, IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { Role, ROLES } from '../api-user.entity';
 import { PUBLIC_KEY_PATTERN, PUBLIC_KEY_RULE, SECRET_PATTERN, SECRET_RULE } from '../api-keys';
 

@@ -1,4 +1,12 @@
-import { ArrayUnique, IsArray, IsBoolean, IsIn, IsOptional, IsString, Length } from 'class-validator';
+import {
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+} from 'class-validator';
 import { Role, ROLES } from '../api-user.entity';
 
 export class UpdateApiUserDto {

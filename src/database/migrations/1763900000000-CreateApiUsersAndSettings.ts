@@ -26,7 +26,9 @@ export class CreateApiUsersAndSettings1763900000000 implements MigrationInterfac
         "updated_at" timestamptz NOT NULL DEFAULT now()
       )`);
     // Smartstore's defaults: the API on, pages of at most 120 entities.
-    await queryRunner.query(`INSERT INTO "settings" ("id", "api_enabled", "max_top") VALUES (1, true, 120)`);
+    await queryRunner.query(
+      `INSERT INTO "settings" ("id", "api_enabled", "max_top") VALUES (1, true, 120)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

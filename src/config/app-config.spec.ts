@@ -1,0 +1,332 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, loadConfig } from './app-config';
+
+const PUBLIC_KEY = '0123456789abcdef0123456789abcdef';
+const SECRET_KEY = 'fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210';
+
+/** The ConfigError thrown by loadConfig(env), failing the test if there is none. */
+function configError(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error(`loadConfig(${JSON.stringify(env)}) did not throw`);
+}
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    it('fills in every default for an empty environment', () => {
+      expect(loadConfig({})).toEqual({
+        port: 3000,
+        host: '127.0.0.1',
+        nodeEnv: 'development',
+        databaseUrl: undefined,
+        dataDir: '.data',
+        authRealm: 'Smartstore.WebApi',
+        trustProxy: false,
+        authResponseMode: 'smartstore',
+        keepMasheryDefaultResponseCode: false,
+        authConcealReasons: false,
+        adminPublicKey: undefined,
+        adminSecretKey: undefined,
+        tls: undefined,
+        lastRequestFlushMs: 5000,
+      });
+    });
+
+    it('treats empty strings as unset', () => {
+      const env: NodeJS.ProcessEnv = {};
+      for (const name of [
+        'PORT',
+        'HOST',
+        'NODE_ENV',
+        'DATABASE_URL',
+        'DATA_DIR',
+        'AUTH_REALM',
+        'TRUST_PROXY',
+        'AUTH_RESPONSE_MODE',
+        'KEEP_MASHERY_DEFAULT_RESPONSE_CODE',
+        'AUTH_CONCEAL_REASONS',
+        'ADMIN_PUBLIC_KEY',
+        'ADMIN_SECRET_KEY',
+        'TLS_CERT_FILE',
+        'TLS_KEY_FILE',
+        'LAST_REQUEST_FLUSH_MS',
+      ]) {
+        env[name] = '';
+      }
+      expect(loadConfig(env)).toEqual(loadConfig({}));
+    });
+
+    it('ignores variables it does not know', () => {
+      expect(loadConfig({ PATH: '/usr/bin', HOME: '/root', SOMETHING: 'else' })).toEqual(
+        loadConfig({}),
+      );
+    });
+  });
+
+  describe('valid values', () => {
+    it('reads every variable', () => {
+      const config = loadConfig({
+        PORT: '8443',
+        HOST: '0.0.0.0',
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://user:pw@db:5432/gatehouse',
+        DATA_DIR: '/var/lib/gatehouse',
+        AUTH_REALM: 'My Shop API',
+        TRUST_PROXY: '1',
+        AUTH_RESPONSE_MODE: 'mashery',
+        KEEP_MASHERY_DEFAULT_RESPONSE_CODE: 'true',
+        AUTH_CONCEAL_REASONS: 'true',
+        ADMIN_PUBLIC_KEY: PUBLIC_KEY,
+        ADMIN_SECRET_KEY: SECRET_KEY,
+        LAST_REQUEST_FLUSH_MS: '250',
+      });
+      expect(config).toEqual({
+        port: 8443,
+        host: '0.0.0.0',
+        nodeEnv: 'production',
+        databaseUrl: 'postgres://user:pw@db:5432/gatehouse',
+        dataDir: '/var/lib/gatehouse',
+        authRealm: 'My Shop API',
+        trustProxy: 1,
+        authResponseMode: 'mashery',
+        keepMasheryDefaultResponseCode: true,
+        authConcealReasons: true,
+        adminPublicKey: PUBLIC_KEY,
+        adminSecretKey: SECRET_KEY,
+        tls: undefined,
+        lastRequestFlushMs: 250,
+      });
+    });
+
+    it.each(['production', 'test', 'development'])('accepts NODE_ENV=%s', (value) => {
+      expect(loadConfig({ NODE_ENV: value }).nodeEnv).toBe(value);
+    });
+
+    it('accepts postgresql:// as well as postgres://', () => {
+      expect(loadConfig({ DATABASE_URL: 'postgresql://localhost/db' }).databaseUrl).toBe(
+        'postgresql://localhost/db',
+      );
+    });
+
+    it.each([
+      ['true', true],
+      ['1', true],
+      ['false', false],
+      ['0', false],
+    ])('reads the boolean %s as %s', (value, expected) => {
+      const config = loadConfig({
+        AUTH_CONCEAL_REASONS: value,
+        KEEP_MASHERY_DEFAULT_RESPONSE_CODE: value,
+      });
+      expect(config.authConcealReasons).toBe(expected);
+      expect(config.keepMasheryDefaultResponseCode).toBe(expected);
+    });
+
+    it('accepts the port range boundaries', () => {
+      expect(loadConfig({ PORT: '0' }).port).toBe(0);
+      expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
+    });
+  });
+
+  describe('TRUST_PROXY', () => {
+    it.each([
+      ['true', true],
+      ['false', false],
+      ['2', 2],
+      ['0', 0],
+      [' true ', true],
+    ])('reads %j as %j', (value, expected) => {
+      expect(loadConfig({ TRUST_PROXY: value }).trustProxy).toBe(expected);
+    });
+
+    it('reads a comma-separated list of addresses and CIDRs as an array', () => {
+      expect(loadConfig({ TRUST_PROXY: '10.0.0.1, 192.168.0.0/16, ::1' }).trustProxy).toEqual([
+        '10.0.0.1',
+        '192.168.0.0/16',
+        '::1',
+      ]);
+    });
+
+    it('reads a single address as a one-element list', () => {
+      expect(loadConfig({ TRUST_PROXY: '127.0.0.1' }).trustProxy).toEqual(['127.0.0.1']);
+    });
+
+    it('accepts IPv6 CIDRs up to /128 and IPv4 CIDRs up to /32', () => {
+      expect(loadConfig({ TRUST_PROXY: 'fd00::/8,10.0.0.0/32,::1/128' }).trustProxy).toEqual([
+        'fd00::/8',
+        '10.0.0.0/32',
+        '::1/128',
+      ]);
+    });
+
+    it.each([
+      'not-an-ip',
+      '10.0.0.0/33',
+      '::1/129',
+      '10.0.0.0/',
+      '10.0.0.0/8/8',
+      '10.0.0.0/-1',
+      '10.0.0.1,',
+      '10.0.0.1,,10.0.0.2',
+      '256.0.0.1',
+      'yes',
+      '-1',
+      '1.5',
+    ])('rejects %j naming TRUST_PROXY', (value) => {
+      expect(configError({ TRUST_PROXY: value }).message).toMatch(/^TRUST_PROXY: /);
+    });
+  });
+
+  describe('invalid values throw a ConfigError that starts with the variable name', () => {
+    it.each([
+      ['PORT', 'abc'],
+      ['PORT', '70000'],
+      ['PORT', '-1'],
+      ['PORT', '80.5'],
+      ['NODE_ENV', 'staging'],
+      ['NODE_ENV', 'Production'],
+      ['DATABASE_URL', 'mysql://x'],
+      ['DATABASE_URL', 'localhost:5432'],
+      ['AUTH_REALM', 'My"Realm'],
+      ['AUTH_REALM', 'back\\slash'],
+      ['AUTH_REALM', 'x'.repeat(101)],
+      ['AUTH_REALM', 'Réalm'],
+      ['AUTH_REALM', 'line\nbreak'],
+      ['AUTH_RESPONSE_MODE', 'other'],
+      ['AUTH_CONCEAL_REASONS', 'maybe'],
+      ['AUTH_CONCEAL_REASONS', 'yes'],
+      ['KEEP_MASHERY_DEFAULT_RESPONSE_CODE', '2'],
+      ['LAST_REQUEST_FLUSH_MS', '10'],
+      ['LAST_REQUEST_FLUSH_MS', 'soon'],
+    ])('%s=%j', (name, value) => {
+      const error = configError({ [name]: value });
+      expect(error.message).toMatch(new RegExp(`^${name}: \\S`));
+      expect(error.message).not.toContain('\n');
+    });
+
+    it('rejects a port that is only whitespace rather than listening on a random port', () => {
+      expect(configError({ PORT: ' ' }).message).toMatch(/^PORT: /);
+    });
+
+    it('names the variable of the first problem when there are several', () => {
+      expect(configError({ PORT: 'abc', NODE_ENV: 'staging' }).message).toMatch(
+        /^(PORT|NODE_ENV): /,
+      );
+    });
+
+    it('rejects ADMIN_PUBLIC_KEY without ADMIN_SECRET_KEY', () => {
+      const { message } = configError({ ADMIN_PUBLIC_KEY: PUBLIC_KEY });
+      expect(message).toMatch(/^ADMIN_SECRET_KEY: /);
+      expect(message).toContain('ADMIN_PUBLIC_KEY');
+    });
+
+    it('rejects ADMIN_SECRET_KEY without ADMIN_PUBLIC_KEY', () => {
+      const { message } = configError({ ADMIN_SECRET_KEY: SECRET_KEY });
+      expect(message).toMatch(/^ADMIN_PUBLIC_KEY: /);
+      expect(message).toContain('ADMIN_SECRET_KEY');
+    });
+
+    it('rejects an ADMIN_SECRET_KEY that is too short', () => {
+      const { message } = configError({
+        ADMIN_PUBLIC_KEY: PUBLIC_KEY,
+        ADMIN_SECRET_KEY: 'short',
+      });
+      expect(message).toMatch(/^ADMIN_SECRET_KEY: /);
+    });
+
+    it('does not echo the admin secret in the error', () => {
+      const secret = 'bad\u0001secret-value-long-enough';
+      const { message } = configError({ ADMIN_PUBLIC_KEY: PUBLIC_KEY, ADMIN_SECRET_KEY: secret });
+      expect(message).toMatch(/^ADMIN_SECRET_KEY: /);
+      expect(message).not.toContain(secret);
+    });
+
+    it.each(['short', 'has:colon-in-it', 'has space in it', 'x'.repeat(129)])(
+      'rejects the ADMIN_PUBLIC_KEY %j',
+      (publicKey) => {
+        const { message } = configError({
+          ADMIN_PUBLIC_KEY: publicKey,
+          ADMIN_SECRET_KEY: SECRET_KEY,
+        });
+        expect(message).toMatch(/^ADMIN_PUBLIC_KEY: /);
+      },
+    );
+
+    it('rejects TLS_CERT_FILE without TLS_KEY_FILE', () => {
+      const { message } = configError({ TLS_CERT_FILE: '/some/cert.pem' });
+      expect(message).toMatch(/^TLS_KEY_FILE: /);
+      expect(message).toContain('TLS_CERT_FILE');
+    });
+
+    it('rejects TLS_KEY_FILE without TLS_CERT_FILE', () => {
+      const { message } = configError({ TLS_KEY_FILE: '/some/key.pem' });
+      expect(message).toMatch(/^TLS_CERT_FILE: /);
+      expect(message).toContain('TLS_KEY_FILE');
+    });
+  });
+
+  describe('TLS files', () => {
+    let dir: string;
+
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-spec-'));
+    });
+
+    afterAll(() => {
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('reads the certificate and key when both are present', () => {
+      const certFile = join(dir, 'cert.pem');
+      const keyFile = join(dir, 'key.pem');
+      writeFileSync(certFile, '-----BEGIN CERTIFICATE-----\ncert\n-----END CERTIFICATE-----\n');
+      writeFileSync(keyFile, '-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n');
+      const { tls } = loadConfig({ TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile });
+      expect(tls).toBeDefined();
+      expect(Buffer.isBuffer(tls!.cert)).toBe(true);
+      expect(tls!.cert.toString()).toContain('BEGIN CERTIFICATE');
+      expect(tls!.key.toString()).toContain('BEGIN PRIVATE KEY');
+    });
+
+    it('names TLS_CERT_FILE when the certificate does not exist', () => {
+      const keyFile = join(dir, 'present-key.pem');
+      writeFileSync(keyFile, 'key');
+      const missing = join(dir, 'missing-cert.pem');
+      const { message } = configError({ TLS_CERT_FILE: missing, TLS_KEY_FILE: keyFile });
+      expect(message).toMatch(/^TLS_CERT_FILE: /);
+      expect(message).toContain(missing);
+      expect(message).toContain('ENOENT');
+    });
+
+    it('names TLS_KEY_FILE when the key does not exist', () => {
+      const certFile = join(dir, 'present-cert.pem');
+      writeFileSync(certFile, 'cert');
+      const { message } = configError({
+        TLS_CERT_FILE: certFile,
+        TLS_KEY_FILE: join(dir, 'missing-key.pem'),
+      });
+      expect(message).toMatch(/^TLS_KEY_FILE: /);
+    });
+
+    it('names TLS_CERT_FILE when neither file exists', () => {
+      const { message } = configError({
+        TLS_CERT_FILE: join(dir, 'nope-cert.pem'),
+        TLS_KEY_FILE: join(dir, 'nope-key.pem'),
+      });
+      expect(message).toMatch(/^TLS_CERT_FILE: /);
+    });
+
+    it('names the variable when the path is a directory', () => {
+      const keyFile = join(dir, 'key-for-dir-test.pem');
+      writeFileSync(keyFile, 'key');
+      const { message } = configError({ TLS_CERT_FILE: dir, TLS_KEY_FILE: keyFile });
+      expect(message).toMatch(/^TLS_CERT_FILE: /);
+    });
+  });
+});

@@ -1,0 +1,281 @@
+import { ADMIN, adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
+
+describe('admin API: /admin/api-users', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  const admin = () => ({ Authorization: adminAuth() });
+
+  it('creates a user with generated keys and shows the secret only in that answer', async () => {
+    const before = Date.now();
+    const created = await t.http
+      .post('/admin/api-users')
+      .set(admin())
+      .send({ name: 'Shop connector' })
+      .expect(201);
+    expect(created.body).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      name: 'Shop connector',
+      publicKey: expect.stringMatching(/^[0-9a-f]{32}$/),
+      secretKey: expect.stringMatching(/^[0-9a-f]{64}$/),
+      roles: ['read'],
+      enabled: true,
+      createdAt: expect.any(String),
+      updatedAt: expect.any(String),
+      lastRequestAt: null,
+    });
+    expect(new Date(created.body.createdAt).getTime()).toBeGreaterThanOrEqual(before - 1000);
+
+    const { secretKey, ...withoutSecret } = created.body;
+    const fetched = await t.http
+      .get(`/admin/api-users/${created.body.id}`)
+      .set(admin())
+      .expect(200);
+    expect(fetched.body).toEqual(withoutSecret);
+    const listed = await t.http.get('/admin/api-users').set(admin()).expect(200);
+    expect(listed.body.value).toContainEqual(withoutSecret);
+    expect(JSON.stringify(listed.body)).not.toContain(secretKey);
+
+    // Stored only as a salted hash.
+    const [row] = await t.db.query<{ secret_hash: string }>(
+      'SELECT secret_hash FROM api_users WHERE id = $1',
+      [created.body.id],
+    );
+    expect(row.secret_hash).toMatch(/^hmac-sha256\$/);
+    expect(row.secret_hash).not.toContain(secretKey);
+  });
+
+  it('generates different keys every time', async () => {
+    const a = await createApiUser(t);
+    const b = await createApiUser(t);
+    expect(a.publicKey).not.toBe(b.publicKey);
+    expect(a.secretKey).not.toBe(b.secretKey);
+  });
+
+  describe('validation: 400 naming the field', () => {
+    const cases: [string, unknown, string][] = [
+      ['a missing name', {}, 'name'],
+      ['an empty name', { name: '' }, 'name'],
+      ['a name that is not a string', { name: 42 }, 'name'],
+      ['an unknown role', { name: 'x', roles: ['read', 'superuser'] }, 'roles'],
+      ['roles that are not a list', { name: 'x', roles: 'read' }, 'roles'],
+      ['a public key with a colon', { name: 'x', publicKey: 'abc:defghijklmnop' }, 'publicKey'],
+      ['a public key too short', { name: 'x', publicKey: 'abc' }, 'publicKey'],
+      ['a secret under 16 characters', { name: 'x', secretKey: 'short-secret' }, 'secretKey'],
+      [
+        'a secret with a control character',
+        { name: 'x', secretKey: 'line\nbreak-secret-12345' },
+        'secretKey',
+      ],
+      ['an unknown field', { name: 'x', isAdmin: true }, 'isAdmin'],
+    ];
+    it.each(cases)('refuses %s', async (_, body, field) => {
+      const response = await t.http
+        .post('/admin/api-users')
+        .set(admin())
+        .send(body as object)
+        .expect(400);
+      expect(response.body.error.code).toBe('InvalidRequestBody');
+      expect(response.body.error.message).toContain(field);
+      expect(response.body.error.details.map((d: { target: string }) => d.target)).toContain(field);
+    });
+
+    it('refuses a body that is not JSON with 415', async () => {
+      const response = await t.http
+        .post('/admin/api-users')
+        .set(admin())
+        .set('Content-Type', 'text/plain')
+        .send('name=x')
+        .expect(415);
+      expect(response.body.error.code).toBe('UnsupportedMediaType');
+    });
+
+    it('refuses broken JSON with 400 and the error body', async () => {
+      const response = await t.http
+        .post('/admin/api-users')
+        .set(admin())
+        .set('Content-Type', 'application/json')
+        .send('{"name": ')
+        .expect(400);
+      expect(response.body.error.code).toBe('BadRequest');
+    });
+
+    it('refuses a bad PATCH', async () => {
+      const user = await createApiUser(t);
+      const response = await t.http
+        .patch(`/admin/api-users/${user.id}`)
+        .set(admin())
+        .send({ enabled: 'yes' })
+        .expect(400);
+      expect(response.body.error.target).toBe('enabled');
+    });
+  });
+
+  it('answers 409 for a duplicate public key', async () => {
+    const first = await createApiUser(t, { publicKey: 'imported-public-key-1' });
+    const response = await t.http
+      .post('/admin/api-users')
+      .set(admin())
+      .send({ name: 'again', publicKey: first.publicKey })
+      .expect(409);
+    expect(response.body.error.code).toBe('DuplicatePublicKey');
+  });
+
+  it('answers 404 for unknown and malformed ids on every route', async () => {
+    for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid']) {
+      for (const [method, path] of [
+        ['get', `/admin/api-users/${id}`],
+        ['patch', `/admin/api-users/${id}`],
+        ['delete', `/admin/api-users/${id}`],
+        ['post', `/admin/api-users/${id}/secret`],
+      ] as const) {
+        const response = await t.http[method](path).set(admin()).send({}).expect(404);
+        expect(response.body.error.code).toBe('NotFound');
+      }
+    }
+  });
+
+  it('renames, changes roles and disables a user; disabling takes effect on the next request', async () => {
+    const user = await createApiUser(t, { roles: ['read'] });
+    const auth = basic(user.publicKey, user.secretKey);
+    await t.http.get('/odata/v1').set('Authorization', auth).expect(200);
+
+    const patched = await t.http
+      .patch(`/admin/api-users/${user.id}`)
+      .set(admin())
+      .send({ name: 'Renamed', roles: ['write'] })
+      .expect(200);
+    expect(patched.body).toMatchObject({ name: 'Renamed', roles: ['write'], enabled: true });
+    await t.http.get('/odata/v1').set('Authorization', auth).expect(403);
+
+    await t.http
+      .patch(`/admin/api-users/${user.id}`)
+      .set(admin())
+      .send({ enabled: false })
+      .expect(200);
+    const denied = await t.http.get('/odata/v1').set('Authorization', auth).expect(401);
+    expect(denied.headers['smartstore-api-authresultdesc']).toBe('UserDisabled');
+  });
+
+  it('rotates a secret: the new one works and the old one stops at once', async () => {
+    const user = await createApiUser(t);
+    const rotated = await t.http
+      .post(`/admin/api-users/${user.id}/secret`)
+      .set(admin())
+      .expect(200);
+    expect(rotated.body.secretKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(rotated.body.secretKey).not.toBe(user.secretKey);
+    expect(rotated.body.publicKey).toBe(user.publicKey);
+    const old = await t.http
+      .get('/odata/v1')
+      .set('Authorization', basic(user.publicKey, user.secretKey))
+      .expect(401);
+    expect(old.headers['smartstore-api-authresultdesc']).toBe('InvalidCredentials');
+    await t.http
+      .get('/odata/v1')
+      .set('Authorization', basic(user.publicKey, rotated.body.secretKey))
+      .expect(200);
+  });
+
+  it('deletes a user with 204; the key is then unknown', async () => {
+    const user = await createApiUser(t);
+    const response = await t.http.delete(`/admin/api-users/${user.id}`).set(admin()).expect(204);
+    expect(response.text).toBe('');
+    await t.http.get(`/admin/api-users/${user.id}`).set(admin()).expect(404);
+    const denied = await t.http
+      .get('/odata/v1')
+      .set('Authorization', basic(user.publicKey, user.secretKey))
+      .expect(401);
+    expect(denied.headers['smartstore-api-authresultdesc']).toBe('UserUnknown');
+  });
+});
+
+describe('admin API: the last enabled admin', () => {
+  let t: TestApp;
+  let bootstrapId: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    const list = await t.http.get('/admin/api-users').set('Authorization', adminAuth()).expect(200);
+    bootstrapId = list.body.value.find(
+      (u: { publicKey: string }) => u.publicKey === ADMIN.publicKey,
+    ).id;
+  });
+  afterAll(() => t.close());
+
+  it('cannot be disabled, demoted or deleted (409), and nothing changes', async () => {
+    const attempts = [
+      t.http.patch(`/admin/api-users/${bootstrapId}`).send({ enabled: false }),
+      t.http.patch(`/admin/api-users/${bootstrapId}`).send({ roles: ['read', 'write'] }),
+      t.http.delete(`/admin/api-users/${bootstrapId}`),
+    ];
+    for (const attempt of attempts) {
+      const response = await attempt.set('Authorization', adminAuth()).expect(409);
+      expect(response.body.error.code).toBe('LastAdmin');
+    }
+    const [row] = await t.db.query<{ enabled: boolean; roles: string[] }>(
+      'SELECT enabled, roles FROM api_users WHERE id = $1',
+      [bootstrapId],
+    );
+    expect(row.enabled).toBe(true);
+    expect(row.roles).toContain('admin');
+  });
+
+  it('can be demoted once another enabled admin exists, who then is the last one', async () => {
+    const second = await createApiUser(t, { roles: ['admin'] });
+    await t.http
+      .patch(`/admin/api-users/${bootstrapId}`)
+      .set('Authorization', adminAuth())
+      .send({ roles: ['read'] })
+      .expect(200);
+    const secondAuth = basic(second.publicKey, second.secretKey);
+    const response = await t.http
+      .delete(`/admin/api-users/${second.id}`)
+      .set('Authorization', secondAuth)
+      .expect(409);
+    expect(response.body.error.code).toBe('LastAdmin');
+    // Put the bootstrap admin back for the other tests of this file.
+    await t.http
+      .patch(`/admin/api-users/${bootstrapId}`)
+      .set('Authorization', secondAuth)
+      .send({ roles: ['admin', 'read', 'write'] })
+      .expect(200);
+  });
+});
+
+describe('admin API: /admin/settings', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp();
+  });
+  afterAll(() => t.close());
+
+  it('shows the defaults and changes maxTop', async () => {
+    const shown = await t.http.get('/admin/settings').set('Authorization', adminAuth()).expect(200);
+    expect(shown.body).toMatchObject({ apiEnabled: true, maxTop: 120 });
+    const changed = await t.http
+      .patch('/admin/settings')
+      .set('Authorization', adminAuth())
+      .send({ maxTop: 50 })
+      .expect(200);
+    expect(changed.body).toMatchObject({ apiEnabled: true, maxTop: 50 });
+    const [row] = await t.db.query<{ max_top: number }>('SELECT max_top FROM settings');
+    expect(row.max_top).toBe(50);
+  });
+
+  it.each([
+    [{ maxTop: 0 }, 'maxTop'],
+    [{ maxTop: 1.5 }, 'maxTop'],
+    [{ apiEnabled: 'no' }, 'apiEnabled'],
+    [{ debug: true }, 'debug'],
+  ])('refuses %j with 400 naming %s', async (body, field) => {
+    const response = await t.http
+      .patch('/admin/settings')
+      .set('Authorization', adminAuth())
+      .send(body)
+      .expect(400);
+    expect(response.body.error.target).toBe(field);
+  });
+});
