@@ -6,9 +6,15 @@ import { SettingsModule } from '../settings/settings.module';
 import { ApiKeyGuard } from './api-key.guard';
 import { BasicStrategy } from './basic.strategy';
 import { CredentialsService } from './credentials.service';
+import { SecretHashService } from './secret-hash.service';
 
 @Module({
   imports: [PassportModule, ApiUsersModule, SettingsModule],
-  providers: [BasicStrategy, CredentialsService, { provide: APP_GUARD, useClass: ApiKeyGuard }],
+  providers: [
+    BasicStrategy,
+    CredentialsService,
+    SecretHashService,
+    { provide: APP_GUARD, useClass: ApiKeyGuard },
+  ],
 })
 export class AuthModule {}

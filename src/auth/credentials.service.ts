@@ -5,7 +5,7 @@ import { DatabaseUnavailableException } from '../database/database-unavailable.e
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
 import { AuthenticatedUser } from './authenticated-user';
-import { UNMATCHABLE_SECRET_HASH, verifySecret } from './secret-hash';
+import { SecretHashService } from './secret-hash.service';
 
 /** Checks a public key and secret against the stored API users (reasons 4, 5, 3 in order). */
 @Injectable()
@@ -13,6 +13,7 @@ export class CredentialsService {
   constructor(
     private readonly apiUsers: ApiUsersService,
     private readonly lastRequests: LastRequestService,
+    private readonly secrets: SecretHashService,
   ) {}
 
   async verify(publicKey: string, secret: string): Promise<AuthenticatedUser> {
@@ -25,7 +26,7 @@ export class CredentialsService {
     }
     // The secret is checked in every case, so that unknown, disabled and wrong-secret
     // answers all cost the same work (conceal mode relies on it).
-    const secretMatches = verifySecret(secret, user?.secretHash ?? UNMATCHABLE_SECRET_HASH);
+    const secretMatches = this.secrets.verify(secret, user?.secretHash);
     if (!user) throw new AuthDeniedException(AuthResult.UserUnknown);
     if (!user.enabled) throw new AuthDeniedException(AuthResult.UserDisabled);
     if (!secretMatches) throw new AuthDeniedException(AuthResult.InvalidCredentials);
