@@ -1,0 +1,118 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ADMIN, basic } from './support/test-app';
+import { createTestDatabase } from './support/test-database';
+
+/**
+ * `npm start` as a process: src/main.ts under ts-node (transpile only), so that configuration
+ * errors, the embedded PostgreSQL, the printed bootstrap keys and the signal handling are
+ * checked as a user meets them.
+ */
+interface Started {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+function startMain(env: Record<string, string>): Started {
+  const { DATABASE_URL: _ignored, ...inherited } = process.env;
+  const child = spawn(process.execPath, ['-r', 'ts-node/register', 'src/main.ts'], {
+    env: { ...inherited, TS_NODE_TRANSPILE_ONLY: 'true', NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitForHealth(port: number, started: Started): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (started.child.exitCode !== null) throw new Error(`main exited:\n${started.output()}`);
+    try {
+      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`main did not become healthy:\n${started.output()}`);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+describe('starting and stopping Gatehouse (src/main.ts)', () => {
+  it('stops a start with a bad variable with one line naming it, and exit code 1', async () => {
+    const started = startMain({ PORT: 'eighty' });
+    expect(await started.exited).toBe(1);
+    expect(started.output().trim().split('\n')).toEqual([
+      'Gatehouse cannot start: PORT: must be a port number 0-65535',
+    ]);
+  }, 60_000);
+
+  it('serves on an embedded PostgreSQL, prints the bootstrap keys, and stops it on SIGTERM', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-main-'));
+    try {
+      const port = await freePort();
+      const started = startMain({ DATA_DIR: dataDir, PORT: String(port) });
+      await waitForHealth(port, started);
+      const publicKey = /public key:\s+([0-9a-f]{32})/.exec(started.output())?.[1];
+      const secretKey = /secret key:\s+([0-9a-f]{64})/.exec(started.output())?.[1];
+      expect(publicKey && secretKey).toBeTruthy();
+      const response = await fetch(`http://127.0.0.1:${port}/admin/settings`, {
+        headers: { Authorization: basic(publicKey!, secretKey!) },
+      });
+      expect(response.status).toBe(200);
+
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toBe(0);
+      // PostgreSQL removes its pid file when it has shut down cleanly.
+      expect(existsSync(join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
+      expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('writes the batched last-request times before it exits on SIGINT', async () => {
+    const db = await createTestDatabase();
+    try {
+      const port = await freePort();
+      const started = startMain({
+        DATABASE_URL: db.url,
+        PORT: String(port),
+        ADMIN_PUBLIC_KEY: ADMIN.publicKey,
+        ADMIN_SECRET_KEY: ADMIN.secretKey,
+        LAST_REQUEST_FLUSH_MS: '3600000',
+      });
+      await waitForHealth(port, started);
+      const response = await fetch(`http://127.0.0.1:${port}/admin/settings`, {
+        headers: { Authorization: basic(ADMIN.publicKey, ADMIN.secretKey) },
+      });
+      expect(response.status).toBe(200);
+      const before = await db.query('SELECT last_request_at FROM api_users');
+      expect(before).toEqual([{ last_request_at: null }]);
+
+      started.child.kill('SIGINT');
+      expect(await started.exited).toBe(0);
+      const [after] = await db.query<{ last_request_at: Date | null }>(
+        'SELECT last_request_at FROM api_users',
+      );
+      expect(after.last_request_at).toBeInstanceOf(Date);
+    } finally {
+      await db.drop();
+    }
+  }, 60_000);
+});
