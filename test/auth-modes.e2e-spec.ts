@@ -1,4 +1,10 @@
-import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
+import {
+  basic,
+  createApiUser,
+  createTestApp,
+  disableApiUser,
+  TestApp,
+} from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /** One database for the file; each app below is a differently configured instance on it. */
@@ -47,11 +53,7 @@ describe('AUTH_RESPONSE_MODE=mashery', () => {
     withApp({ AUTH_RESPONSE_MODE: 'mashery' }, async (t) => {
       const user = await createApiUser(t);
       const disabled = await createApiUser(t);
-      await t.http
-        .patch(`/admin/api-users/${disabled.id}`)
-        .set('Authorization', adminAuth())
-        .send({ enabled: false })
-        .expect(200);
+      await disableApiUser(t, disabled.id);
       const cases: [string, number, string][] = [
         ['Basic !!!', 2, 'InvalidAuthorizationHeader'],
         [basic('unknown-public-key', 'some-secret-value'), 4, 'UserUnknown'],
@@ -77,11 +79,7 @@ describe('AUTH_CONCEAL_REASONS=true', () => {
     withApp({ AUTH_CONCEAL_REASONS: 'true' }, async (t) => {
       const user = await createApiUser(t);
       const disabled = await createApiUser(t);
-      await t.http
-        .patch(`/admin/api-users/${disabled.id}`)
-        .set('Authorization', adminAuth())
-        .send({ enabled: false })
-        .expect(200);
+      await disableApiUser(t, disabled.id);
       const answers = [];
       for (const header of [
         basic('unknown-public-key', 'some-secret-value'),

@@ -1,4 +1,11 @@
-import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
+import {
+  adminAuth,
+  basic,
+  createApiUser,
+  createTestApp,
+  disableApiUser,
+  TestApp,
+} from './support/test-app';
 
 const REALM_CHALLENGE = 'Basic realm="Smartstore.WebApi", charset="UTF-8"';
 
@@ -70,11 +77,7 @@ describe('HTTP Basic authentication (Smartstore mode)', () => {
 
   it('answers a disabled user with reason 5, UserDisabled, before checking the secret', async () => {
     const user = await createApiUser(t);
-    await t.http
-      .patch(`/admin/api-users/${user.id}`)
-      .set('Authorization', adminAuth())
-      .send({ enabled: false })
-      .expect(200);
+    await disableApiUser(t, user.id);
     for (const secret of [user.secretKey, 'a-wrong-secret-for-this-user']) {
       const response = await t.http
         .get('/odata/v1')

@@ -77,3 +77,12 @@ export async function createApiUser(
     .expect(201);
   return response.body;
 }
+
+/** Switches a user's API access off through the admin API. */
+export async function disableApiUser(t: TestApp, id: string): Promise<void> {
+  await t.http
+    .patch(`/admin/api-users/${id}`)
+    .set('Authorization', adminAuth())
+    .send({ enabled: false })
+    .expect(200);
+}
