@@ -1,5 +1,6 @@
-import { ArrayUnique, IsArray, IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
-import { Role, ROLES } from '../api-user.entity';
+import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import type { Role } from '../api-user.entity';
+import { IsRoleList } from './is-role-list.decorator';
 import { PUBLIC_KEY_PATTERN, PUBLIC_KEY_RULE, SECRET_PATTERN, SECRET_RULE } from '../api-keys';
 
 export class CreateApiUserDto {
@@ -9,9 +10,7 @@ export class CreateApiUserDto {
 
   /** Defaults to `["read"]`. */
   @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @IsIn(ROLES, { each: true, message: `each value in roles must be one of ${ROLES.join(', ')}` })
+  @IsRoleList()
   roles?: Role[];
 
   /** Only to import an existing key (e.g. from Smartstore); generated otherwise. */

@@ -1,13 +1,6 @@
-import {
-  ArrayUnique,
-  IsArray,
-  IsBoolean,
-  IsIn,
-  IsOptional,
-  IsString,
-  Length,
-} from 'class-validator';
-import { Role, ROLES } from '../api-user.entity';
+import { IsBoolean, IsOptional, IsString, Length } from 'class-validator';
+import type { Role } from '../api-user.entity';
+import { IsRoleList } from './is-role-list.decorator';
 
 export class UpdateApiUserDto {
   @IsOptional()
@@ -16,9 +9,7 @@ export class UpdateApiUserDto {
   name?: string;
 
   @IsOptional()
-  @IsArray()
-  @ArrayUnique()
-  @IsIn(ROLES, { each: true, message: `each value in roles must be one of ${ROLES.join(', ')}` })
+  @IsRoleList()
   roles?: Role[];
 
   @IsOptional()
