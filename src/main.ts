@@ -2,9 +2,11 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { EmbeddedPostgres } from './database/embedded-postgres';
+import { seedDemoData } from './shop/demo-data';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from './app.setup';
 
 const logger = new Logger('Gatehouse');
@@ -56,6 +58,9 @@ async function main(): Promise<void> {
       APP_OPTIONS,
     );
     configureApp(app);
+    if (embedded?.created && (await seedDemoData(app.get(DataSource)))) {
+      logger.log('Seeded the demo data into the new embedded database');
+    }
     await app.listen(config.port, config.host);
   } catch (error) {
     logger.error(

@@ -1,7 +1,11 @@
 import { DataSourceOptions } from 'typeorm';
 import { ApiUser } from '../api-users/api-user.entity';
 import { Settings } from '../settings/settings.entity';
+import { Customer } from '../shop/customer.entity';
+import { Order } from '../shop/order.entity';
+import { Product } from '../shop/product.entity';
 import { CreateApiUsersAndSettings1763900000000 } from './migrations/1763900000000-CreateApiUsersAndSettings';
+import { CreateShopTables1763990000000 } from './migrations/1763990000000-CreateShopTables';
 
 /**
  * The one description of Gatehouse's database, used by the app (`TypeOrmModule`), by the
@@ -12,8 +16,8 @@ export function dataSourceOptions(url: string): DataSourceOptions {
   return {
     type: 'postgres',
     url,
-    entities: [ApiUser, Settings],
-    migrations: [CreateApiUsersAndSettings1763900000000],
+    entities: [ApiUser, Settings, Customer, Order, Product],
+    migrations: [CreateApiUsersAndSettings1763900000000, CreateShopTables1763990000000],
     migrationsTableName: 'migrations',
     synchronize: false,
     extra: {

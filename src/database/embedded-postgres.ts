@@ -21,6 +21,10 @@ const run = promisify(execFile);
 export class EmbeddedPostgres {
   /** Connection string for the `postgres` database of this cluster. */
   url = '';
+  /** True when this start ran `initdb`: a new, empty database. */
+  created = false;
+  /** True when the server was already running (left behind, or another process's). */
+  alreadyRunning = false;
 
   private constructor(
     private readonly pgCtlPath: string,
@@ -45,7 +49,8 @@ export class EmbeddedPostgres {
     await releaseSignalsFromExitHook();
     const isRoot = process.getuid?.() === 0;
 
-    if (!existsSync(join(pgData, 'PG_VERSION'))) {
+    const created = !existsSync(join(pgData, 'PG_VERSION'));
+    if (created) {
       const password = randomBytes(24).toString('hex');
       log(`Creating the embedded PostgreSQL cluster in ${pgData}`);
       await new Cluster({
@@ -86,6 +91,8 @@ export class EmbeddedPostgres {
       );
     }
     server.url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+    server.created = created;
+    server.alreadyRunning = running !== undefined;
     return server;
   }
 
