@@ -13,6 +13,7 @@ export default tseslint.config(
       'coverage/',
       'eslint.config.mjs',
       'jest.config.mjs',
+      'bench/',
     ],
   },
   eslint.configs.recommended,

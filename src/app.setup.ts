@@ -14,6 +14,8 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
     // Fastify accepts a hop count too; the adapter's option type omits it.
     trustProxy: config.trustProxy as boolean | string[],
     bodyLimit: 1024 * 1024,
+    // `/odata/v1/` is the service root OData clients derive from the context URL.
+    routerOptions: { ignoreTrailingSlash: true },
     ...(config.tls ? { https: config.tls } : {}),
   });
 }

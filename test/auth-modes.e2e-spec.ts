@@ -1,10 +1,4 @@
-import {
-  basic,
-  createApiUser,
-  createTestApp,
-  disableApiUser,
-  TestApp,
-} from './support/test-app';
+import { basic, createApiUser, createTestApp, disableApiUser, TestApp } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /** One database for the file; each app below is a differently configured instance on it. */

@@ -38,7 +38,7 @@ describe('HTTP Basic authentication (Smartstore mode)', () => {
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     expect(response.body).toEqual({
       '@odata.context': expect.stringMatching(/\/odata\/v1\/\$metadata$/),
-      value: [],
+      value: expect.arrayContaining([{ name: 'Customers', kind: 'EntitySet', url: 'Customers' }]),
     });
   });
 

@@ -4,6 +4,7 @@ import { AuthGuard } from '@nestjs/passport';
 import type { FastifyRequest } from 'fastify';
 import type { Role } from '../api-users/api-user.entity';
 import { AppConfig } from '../config/app-config';
+import { rememberedSettings } from '../settings/request-settings';
 import { SettingsService } from '../settings/settings.service';
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
@@ -35,7 +36,10 @@ export class ApiKeyGuard extends AuthGuard('basic') {
       AVAILABLE_WHEN_API_DISABLED,
       targets,
     );
-    if (!availableWhenDisabled && !(await this.settings.get()).apiEnabled) {
+    const settings = availableWhenDisabled
+      ? undefined
+      : (rememberedSettings(request.raw) ?? (await this.settings.get()));
+    if (settings && !settings.apiEnabled) {
       throw new AuthDeniedException(AuthResult.ApiDisabled);
     }
     // request.protocol honours X-Forwarded-Proto only from proxies TRUST_PROXY names.

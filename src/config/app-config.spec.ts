@@ -35,6 +35,7 @@ describe('loadConfig', () => {
         adminSecretKey: undefined,
         tls: undefined,
         lastRequestFlushMs: 5000,
+        odataMaxExpansionDepth: 8,
       });
     });
 
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
         'TLS_CERT_FILE',
         'TLS_KEY_FILE',
         'LAST_REQUEST_FLUSH_MS',
+        'ODATA_MAX_EXPANSION_DEPTH',
       ]) {
         env[name] = '';
       }
@@ -85,6 +87,7 @@ describe('loadConfig', () => {
         ADMIN_PUBLIC_KEY: PUBLIC_KEY,
         ADMIN_SECRET_KEY: SECRET_KEY,
         LAST_REQUEST_FLUSH_MS: '250',
+        ODATA_MAX_EXPANSION_DEPTH: '3',
       });
       expect(config).toEqual({
         port: 8443,
@@ -101,6 +104,7 @@ describe('loadConfig', () => {
         adminSecretKey: SECRET_KEY,
         tls: undefined,
         lastRequestFlushMs: 250,
+        odataMaxExpansionDepth: 3,
       });
     });
 
@@ -204,6 +208,8 @@ describe('loadConfig', () => {
       ['KEEP_MASHERY_DEFAULT_RESPONSE_CODE', '2'],
       ['LAST_REQUEST_FLUSH_MS', '10'],
       ['LAST_REQUEST_FLUSH_MS', 'soon'],
+      ['ODATA_MAX_EXPANSION_DEPTH', '0'],
+      ['ODATA_MAX_EXPANSION_DEPTH', '33'],
     ])('%s=%j', (name, value) => {
       const error = configError({ [name]: value });
       expect(error.message).toMatch(new RegExp(`^${name}: \\S`));

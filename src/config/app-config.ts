@@ -30,6 +30,8 @@ export abstract class AppConfig {
   abstract readonly tls: { cert: Buffer; key: Buffer } | undefined;
   /** How often the batched "last request" times are written to the database. */
   abstract readonly lastRequestFlushMs: number;
+  /** How deep `$expand` may nest (Smartstore's MaxExpansionDepth). */
+  abstract readonly odataMaxExpansionDepth: number;
 }
 
 /** Raised for the first invalid variable; its message is the one line printed at start. */
@@ -105,6 +107,9 @@ const schema = z
     LAST_REQUEST_FLUSH_MS: wholeNumber('must be a whole number of milliseconds')
       .refine((n) => n >= 100 && n <= 3_600_000, 'must be 100-3600000')
       .default(5000),
+    ODATA_MAX_EXPANSION_DEPTH: wholeNumber('must be a whole number 1-32')
+      .refine((n) => n >= 1 && n <= 32, 'must be a whole number 1-32')
+      .default(8),
   })
   .superRefine((env, ctx) => {
     const pairs = [
@@ -170,5 +175,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     adminSecretKey: e.ADMIN_SECRET_KEY,
     tls,
     lastRequestFlushMs: e.LAST_REQUEST_FLUSH_MS,
+    odataMaxExpansionDepth: e.ODATA_MAX_EXPANSION_DEPTH,
   };
 }

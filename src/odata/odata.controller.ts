@@ -1,16 +1,370 @@
-import { Controller, Get, Header, Req } from '@nestjs/common';
-import type { FastifyRequest } from 'fastify';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Header,
+  HttpCode,
+  HttpException,
+  HttpStatus,
+  NotFoundException,
+  Param,
+  Patch,
+  Post,
+  Put,
+  Query,
+  Req,
+  Res,
+} from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { AppConfig } from '../config/app-config';
+import { rememberedSettings } from '../settings/request-settings';
+import { SettingsService } from '../settings/settings.service';
+import { EdmNavigation, ENTITY_SETS, EntitySetModel, findEntitySet } from './edm-model';
+import { metadataDocument } from './odata-metadata';
+import { ODataQueryError, parseQueryOptions, QueryOptions } from './odata-query';
+import { Row } from './odata-row';
+import { emptyOptions, ODataService, Scope } from './odata.service';
 
-/** The OData v4 service root; entity sets join the `value` list as they are built. */
+// With the charset given, Fastify leaves the type as it is (else it re-serialises it and
+// quotes "minimal", which some OData clients do not recognise).
+const JSON_TYPE = 'application/json; odata.metadata=minimal; charset=utf-8';
+/** `Customers`, `Customers(42)` or `Customers(Id=42)`. */
+const RESOURCE = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((?:Id=)?(\d{1,10})\))?$/;
+const INT32_MAX = 2_147_483_647;
+/** The options OData allows on a single entity, and on a `/$count` segment. */
+const SINGLE_ENTITY_OPTIONS = new Set(['$select', '$expand']);
+const COUNT_OPTIONS = new Set(['$filter']);
+/** `$format` values that name the one format served: JSON. */
+const JSON_FORMAT = /^(json|application\/json(;.*)?)$/i;
+
+type ODataQueryString = Record<string, unknown>;
+
+/**
+ * The OData v4 service (minimal metadata JSON): the service document, `$metadata`, and for
+ * every entity set list, count, read, create, update (PATCH), replace (PUT) and delete, plus
+ * navigation from an entity. The guard asks `read` for GET and `write` for the rest.
+ */
 @Controller('odata/v1')
 export class ODataController {
+  private readonly metadata = metadataDocument();
+
+  constructor(
+    private readonly odata: ODataService,
+    private readonly settings: SettingsService,
+    private readonly config: AppConfig,
+  ) {}
+
   @Get()
-  @Header('Content-Type', 'application/json; odata.metadata=minimal')
-  @Header('OData-Version', '4.0')
+  @Header('Content-Type', JSON_TYPE)
   serviceDocument(@Req() request: FastifyRequest) {
     return {
-      '@odata.context': `${request.protocol}://${request.host}/odata/v1/$metadata`,
-      value: [] as { name: string; kind: 'EntitySet'; url: string }[],
+      '@odata.context': `${serviceRoot(request)}/$metadata`,
+      value: ENTITY_SETS.map((set) => ({ name: set.name, kind: 'EntitySet', url: set.name })),
     };
   }
+
+  @Get('$metadata')
+  @Header('Content-Type', 'application/xml; charset=utf-8')
+  metadataDocument(): string {
+    return this.metadata;
+  }
+
+  @Get(':resource')
+  async read(
+    @Param('resource') resource: string,
+    @Query() query: ODataQueryString,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { set, key } = parseResource(resource);
+    reply.header('Content-Type', JSON_TYPE);
+    if (key === undefined) return this.list(request, set, query);
+    const options = this.options(set, query, request, SINGLE_ENTITY_OPTIONS);
+    const row = await this.odata.get(set, key, options);
+    if (!row) throw notFound(set, key);
+    return this.single(request, set, row, options);
+  }
+
+  @Get(':resource/$count')
+  async countSet(
+    @Param('resource') resource: string,
+    @Query() query: ODataQueryString,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const { set, key } = parseResource(resource);
+    if (key !== undefined) throw noResource(`${resource}/$count`);
+    return this.countText(set, query, request, reply);
+  }
+
+  @Get(':resource/:navigation/$count')
+  async countRelated(
+    @Param('resource') resource: string,
+    @Param('navigation') name: string,
+    @Query() query: ODataQueryString,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
+    const { set, key, navigation } = parseNavigation(resource, name);
+    if (!navigation.collection) throw noResource(`${resource}/${name}/$count`);
+    const target = findEntitySet(navigation.target)!;
+    return this.countText(
+      target,
+      query,
+      request,
+      reply,
+      await this.relatedScope(set, key, navigation),
+    );
+  }
+
+  @Get(':resource/:navigation')
+  async navigate(
+    @Param('resource') resource: string,
+    @Param('navigation') name: string,
+    @Query() query: ODataQueryString,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { set, key, navigation } = parseNavigation(resource, name);
+    const target = findEntitySet(navigation.target)!;
+    reply.header('Content-Type', JSON_TYPE);
+    if (navigation.collection) {
+      return this.list(request, target, query, await this.relatedScope(set, key, navigation));
+    }
+    const parent = await this.odata.get(set, key, emptyOptions());
+    if (!parent) throw notFound(set, key);
+    const targetKey = Number(parent[navigation.sourceProperty]);
+    const options = this.options(target, query, request, SINGLE_ENTITY_OPTIONS);
+    const row = await this.odata.get(target, targetKey, options);
+    if (!row) throw notFound(target, targetKey);
+    return this.single(request, target, row, options);
+  }
+
+  @Post(':resource')
+  async create(
+    @Param('resource') resource: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const { set, key } = parseResource(resource);
+    if (key !== undefined) throw methodNotAllowed('POST', 'an entity; POST to its entity set');
+    const row = await this.odata.create(set, body);
+    const location = `${serviceRoot(request)}/${set.name}(${String(row.Id)})`;
+    reply.status(HttpStatus.CREATED).header('Location', location).header('Content-Type', JSON_TYPE);
+    return this.single(request, set, row, emptyOptions());
+  }
+
+  @Patch(':resource')
+  update(
+    @Param('resource') resource: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.change(resource, body, 'update', request, reply);
+  }
+
+  @Put(':resource')
+  replace(
+    @Param('resource') resource: string,
+    @Body() body: unknown,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    return this.change(resource, body, 'replace', request, reply);
+  }
+
+  @Delete(':resource')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async remove(@Param('resource') resource: string): Promise<void> {
+    const { set, key } = parseResource(resource);
+    if (key === undefined) throw methodNotAllowed('DELETE', 'an entity set');
+    if (!(await this.odata.remove(set, key))) throw notFound(set, key);
+  }
+
+  /** 204 as OData answers by default; 200 with the entity for `Prefer: return=representation`. */
+  private async change(
+    resource: string,
+    body: unknown,
+    mode: 'update' | 'replace',
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) {
+    const { set, key } = parseResource(resource);
+    if (key === undefined) {
+      throw methodNotAllowed(mode === 'update' ? 'PATCH' : 'PUT', 'an entity set');
+    }
+    if (!(await this.odata.change(set, key, body, mode))) throw notFound(set, key);
+    if (!/return=representation/i.test(String(request.headers.prefer ?? ''))) {
+      reply.status(HttpStatus.NO_CONTENT);
+      return undefined;
+    }
+    const row = await this.odata.get(set, key, emptyOptions());
+    reply.header('Content-Type', JSON_TYPE).header('Preference-Applied', 'return=representation');
+    return this.single(request, set, row!, emptyOptions());
+  }
+
+  private async list(
+    request: FastifyRequest,
+    set: EntitySetModel,
+    query: ODataQueryString,
+    scope?: Scope,
+  ) {
+    const maxTop = await this.maxTop(request);
+    const options = this.options(set, query, request, undefined, maxTop);
+    const page = await this.odata.list(set, options, maxTop, scope);
+    const body: Record<string, unknown> = { '@odata.context': contextUrl(request, set, options) };
+    if (page.count !== undefined) body['@odata.count'] = page.count;
+    body.value = page.rows.map((row) => this.odata.serialize(set, row, options));
+    if (page.more) {
+      body['@odata.nextLink'] = nextLink(request, query, (options.skip ?? 0) + maxTop);
+    }
+    return body;
+  }
+
+  /** The count as plain text, as OData's `/$count` segment answers. */
+  private async countText(
+    set: EntitySetModel,
+    query: ODataQueryString,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    scope?: Scope,
+  ): Promise<string> {
+    const options = this.options(set, query, request, COUNT_OPTIONS);
+    reply.header('Content-Type', 'text/plain; charset=utf-8');
+    return String(await this.odata.count(set, options, scope));
+  }
+
+  private single(request: FastifyRequest, set: EntitySetModel, row: Row, options: QueryOptions) {
+    return {
+      '@odata.context': `${contextUrl(request, set, options)}/$entity`,
+      ...this.odata.serialize(set, row, options),
+    };
+  }
+
+  /** The entities related to `set(key)` through `navigation`; 404 when that entity is missing. */
+  private async relatedScope(
+    set: EntitySetModel,
+    key: number,
+    navigation: EdmNavigation,
+  ): Promise<Scope> {
+    if (!(await this.odata.exists(set, key))) throw notFound(set, key);
+    const target = findEntitySet(navigation.target)!;
+    const property = target.properties.find((p) => p.name === navigation.targetProperty)!;
+    return { property, value: key };
+  }
+
+  /**
+   * Parses the query options; `allowed` limits which system options apply (all list options
+   * when absent). `$format` is accepted for JSON, the one format served, and 406 otherwise.
+   */
+  private options(
+    set: EntitySetModel,
+    query: ODataQueryString,
+    request: FastifyRequest,
+    allowed?: Set<string>,
+    maxTop = rememberedSettings(request.raw)?.maxTop ?? Number.MAX_SAFE_INTEGER,
+  ): QueryOptions {
+    const { $format: format, ...rest } = query;
+    if (format !== undefined && !(typeof format === 'string' && JSON_FORMAT.test(format))) {
+      throw new HttpException(
+        { code: 'NotAcceptable', message: '$format: only JSON is served.' },
+        HttpStatus.NOT_ACCEPTABLE,
+      );
+    }
+    if (allowed) {
+      const other = Object.keys(rest).find((k) => k.startsWith('$') && !allowed.has(k));
+      if (other) throw badQuery(`${truncate(other)} does not apply here.`);
+    }
+    try {
+      return parseQueryOptions(rest, set, {
+        maxTop,
+        maxExpansionDepth: this.config.odataMaxExpansionDepth,
+      });
+    } catch (error) {
+      if (error instanceof ODataQueryError) throw badQuery(error.message);
+      throw error;
+    }
+  }
+
+  private async maxTop(request: FastifyRequest): Promise<number> {
+    return (rememberedSettings(request.raw) ?? (await this.settings.get())).maxTop;
+  }
+}
+
+function parseResource(resource: string): { set: EntitySetModel; key?: number } {
+  const match = RESOURCE.exec(resource);
+  const set = match ? findEntitySet(match[1]) : undefined;
+  if (!match || !set) throw noResource(resource);
+  if (match[2] === undefined) return { set };
+  const key = Number(match[2]);
+  if (key > INT32_MAX) throw notFound(set, key);
+  return { set, key };
+}
+
+/** `Customers(42)/Orders`: an entity and one of its navigation properties. */
+function parseNavigation(
+  resource: string,
+  name: string,
+): { set: EntitySetModel; key: number; navigation: EdmNavigation } {
+  const { set, key } = parseResource(resource);
+  const navigation = set.navigations.find((n) => n.name === name);
+  if (key === undefined || !navigation) throw noResource(`${resource}/${name}`);
+  return { set, key, navigation };
+}
+
+function serviceRoot(request: FastifyRequest): string {
+  return `${request.protocol}://${request.host}/odata/v1`;
+}
+
+/** `…/$metadata#Customers`, with the selected properties and expansions when `$select` is used. */
+function contextUrl(request: FastifyRequest, set: EntitySetModel, options: QueryOptions): string {
+  return `${serviceRoot(request)}/$metadata#${set.name}${selectList(options)}`;
+}
+
+function selectList(options: QueryOptions): string {
+  if (!options.select) return '';
+  const items = [
+    ...options.select.map((p) => p.name),
+    ...options.expand.map((e) => `${e.navigation.name}${selectList(e.options) || '()'}`),
+  ];
+  return `(${items.join(',')})`;
+}
+
+/** The same request with `$skip` moved on by one page. */
+function nextLink(request: FastifyRequest, query: ODataQueryString, skip: number): string {
+  const parts = Object.entries({ ...query, $skip: String(skip) }).flatMap(([name, value]) =>
+    typeof value === 'string' ? [`${encodeURIComponent(name)}=${encodeURIComponent(value)}`] : [],
+  );
+  const path = request.url.split('?')[0];
+  return `${request.protocol}://${request.host}${path}?${parts.join('&')}`;
+}
+
+function notFound(set: EntitySetModel, key: number): NotFoundException {
+  return new NotFoundException({
+    code: 'NotFound',
+    message: `No ${set.typeName} has the key ${key}.`,
+  });
+}
+
+function noResource(path: string): NotFoundException {
+  return new NotFoundException({ code: 'NotFound', message: `No resource ${truncate(path)}.` });
+}
+
+function badQuery(message: string): BadRequestException {
+  return new BadRequestException({ code: 'InvalidQuery', message });
+}
+
+function methodNotAllowed(method: string, what: string): HttpException {
+  return new HttpException(
+    { code: 'MethodNotAllowed', message: `${method} does not apply to ${what}.` },
+    HttpStatus.METHOD_NOT_ALLOWED,
+  );
+}
+
+function truncate(text: string): string {
+  return text.length > 50 ? `${text.slice(0, 50)}…` : text;
 }

@@ -1,5 +1,16 @@
-import { Module } from '@nestjs/common';
+import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { SettingsModule } from '../settings/settings.module';
+import { ODataHeadersMiddleware } from './odata-headers.middleware';
 import { ODataController } from './odata.controller';
+import { ODataService } from './odata.service';
 
-@Module({ controllers: [ODataController] })
-export class ODataModule {}
+@Module({
+  imports: [SettingsModule],
+  controllers: [ODataController],
+  providers: [ODataService],
+})
+export class ODataModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(ODataHeadersMiddleware).forRoutes(ODataController);
+  }
+}

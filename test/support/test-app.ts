@@ -49,7 +49,7 @@ export async function createTestApp(
   }).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(
     createHttpAdapter(loadConfig(fullEnv)),
-    { ...APP_OPTIONS, logger: false },
+    { ...APP_OPTIONS, logger: process.env.GATEHOUSE_TEST_LOGS ? ['error', 'warn'] : false },
   );
   configureApp(app);
   await app.init();

@@ -1,0 +1,123 @@
+import { BadRequestException } from '@nestjs/common';
+import { EdmProperty, EntitySetModel } from './edm-model';
+
+export type WriteMode = 'create' | 'replace' | 'update';
+
+/** Defaults of properties that may be left out of a create or a replace. */
+const DEFAULTS: Record<string, unknown> = {
+  Active: true,
+  Published: true,
+  StockQuantity: 0,
+};
+
+const INT32_MAX = 2_147_483_647;
+/** numeric(18, 4): at most 14 digits before the point. */
+const DECIMAL_LIMIT = 1e14;
+const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+function invalid(property: string, message: string): BadRequestException {
+  return new BadRequestException({
+    code: 'InvalidRequestBody',
+    message: `${property} ${message}`,
+    target: property,
+  });
+}
+
+/**
+ * Validates a JSON request body against the model and returns the entity fields to write.
+ * Server-set properties (Id, CreatedOnUtc) and `@odata` annotations are ignored; unknown
+ * properties, navigation properties and values of the wrong type are a 400 naming the field.
+ * `create` and `replace` need every required property (`replace` resets the others to their
+ * defaults, as PUT means); `update` (PATCH) takes any subset.
+ */
+export function entityFieldsFromBody(
+  set: EntitySetModel,
+  body: unknown,
+  mode: WriteMode,
+): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new BadRequestException({
+      code: 'InvalidRequestBody',
+      message: `The body must be a JSON object with the properties of a ${set.typeName}.`,
+    });
+  }
+  const input = body as Record<string, unknown>;
+  for (const name of Object.keys(input)) {
+    if (name.startsWith('@') || set.properties.some((p) => p.name === name)) continue;
+    if (set.navigations.some((n) => n.name === name)) {
+      throw invalid(name, 'is a navigation property; create related entities on their own set');
+    }
+    throw invalid(name, `is not a property of ${set.typeName}`);
+  }
+  const fields: Record<string, unknown> = {};
+  for (const property of set.properties) {
+    if (property.computed) continue;
+    if (Object.prototype.hasOwnProperty.call(input, property.name)) {
+      fields[property.field] = convert(property, input[property.name]);
+    } else if (mode !== 'update') {
+      if (property.name in DEFAULTS) fields[property.field] = DEFAULTS[property.name];
+      else if (property.nullable) fields[property.field] = null;
+      else throw invalid(property.name, 'is required');
+    }
+  }
+  return fields;
+}
+
+function convert(property: EdmProperty, value: unknown): unknown {
+  const name = property.name;
+  if (value === null) {
+    if (property.nullable) return null;
+    throw invalid(name, 'must not be null');
+  }
+  switch (property.type) {
+    case 'Edm.String': {
+      if (typeof value !== 'string') throw invalid(name, 'must be a string');
+      if (property.maxLength !== undefined && [...value].length > property.maxLength) {
+        throw invalid(name, `must be at most ${property.maxLength} characters`);
+      }
+      if (!property.allowed && value.trim() === '') throw invalid(name, 'must not be empty');
+      if (property.allowed && !property.allowed.includes(value)) {
+        throw invalid(name, `must be one of ${property.allowed.join(', ')}`);
+      }
+      return value;
+    }
+    case 'Edm.Int32': {
+      if (typeof value !== 'number' || !Number.isInteger(value) || Math.abs(value) > INT32_MAX) {
+        throw invalid(name, 'must be a 32-bit integer');
+      }
+      if (property.minimum !== undefined && value < property.minimum) {
+        throw invalid(name, `must be at least ${property.minimum}`);
+      }
+      return value;
+    }
+    case 'Edm.Decimal': {
+      // IEEE754Compatible clients send decimals as strings.
+      const number =
+        typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
+      if (
+        typeof number !== 'number' ||
+        !Number.isFinite(number) ||
+        Math.abs(number) >= DECIMAL_LIMIT
+      ) {
+        throw invalid(name, 'must be a decimal number below 10^14');
+      }
+      if (property.minimum !== undefined && number < property.minimum) {
+        throw invalid(name, `must be at least ${property.minimum}`);
+      }
+      return number.toFixed(property.scale ?? 4);
+    }
+    case 'Edm.Boolean':
+      if (typeof value !== 'boolean') throw invalid(name, 'must be true or false');
+      return value;
+    case 'Edm.DateTimeOffset': {
+      if (
+        typeof value !== 'string' ||
+        !ISO_DATE_TIME.test(value) ||
+        Number.isNaN(Date.parse(value))
+      ) {
+        throw invalid(name, 'must be an ISO 8601 date-time with an offset');
+      }
+      return new Date(value);
+    }
+  }
+}

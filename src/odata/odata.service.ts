@@ -1,0 +1,250 @@
+import { BadRequestException, ConflictException, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, QueryFailedError, SelectQueryBuilder } from 'typeorm';
+import { EdmProperty, EntitySetModel, keyProperty } from './edm-model';
+import { entityFieldsFromBody, WriteMode } from './odata-body';
+import { filterToSql } from './odata-filter-sql';
+import { ExpandItem, QueryOptions } from './odata-query';
+import { Row, toJsonValue, toRow } from './odata-row';
+
+export interface Page {
+  rows: Row[];
+  count?: number;
+  /** Rows beyond this page exist (only when the page size was the server's). */
+  more: boolean;
+}
+
+/** A restriction to the entities related to one entity (`Customers(42)/Orders`). */
+export interface Scope {
+  property: EdmProperty;
+  value: unknown;
+}
+
+/**
+ * Runs OData requests against PostgreSQL through TypeORM query builders. A list is one
+ * statement, plus one for `$count`; each `$expand` level adds one statement for all parents
+ * together (`= ANY(:keys)`), never one per parent. Every value is a bound parameter and every
+ * identifier comes from the model.
+ */
+@Injectable()
+export class ODataService {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  async list(
+    set: EntitySetModel,
+    options: QueryOptions,
+    pageSize: number,
+    scope?: Scope,
+  ): Promise<Page> {
+    const take = options.top ?? pageSize;
+    const query = this.selectQuery(set, options, scope)
+      .offset(options.skip ?? 0)
+      // One row more than the page tells whether a next page exists.
+      .limit(options.top === undefined ? take + 1 : take);
+    const [entities, count] = await Promise.all([
+      query.getMany(),
+      options.count ? this.filteredQuery(set, options, scope).getCount() : undefined,
+    ]);
+    const more = options.top === undefined && entities.length > take;
+    const rows = this.rowsOf(set, entities.slice(0, take), options);
+    await this.expand(rows, options.expand);
+    return { rows, count, more };
+  }
+
+  async get(set: EntitySetModel, key: number, options: QueryOptions): Promise<Row | undefined> {
+    const scope = { property: keyProperty(set), value: key };
+    const entity = await this.selectQuery(set, options, scope).getOne();
+    if (!entity) return undefined;
+    const rows = this.rowsOf(set, [entity], options);
+    await this.expand(rows, options.expand);
+    return rows[0];
+  }
+
+  /** `$count` as a path segment: the number of entities the filter selects. */
+  count(set: EntitySetModel, options: QueryOptions, scope?: Scope): Promise<number> {
+    return this.filteredQuery(set, options, scope).getCount();
+  }
+
+  async exists(set: EntitySetModel, key: number): Promise<boolean> {
+    return this.dataSource.getRepository(set.entity).exists({ where: { id: key } });
+  }
+
+  async create(set: EntitySetModel, body: unknown): Promise<Row> {
+    const fields = entityFieldsFromBody(set, body, 'create');
+    const result = await this.write(set, () =>
+      this.dataSource.getRepository(set.entity).insert(fields),
+    );
+    const key = (result.identifiers[0] as { id: number }).id;
+    return (await this.get(set, key, emptyOptions()))!;
+  }
+
+  /** PATCH (`update`) or PUT (`replace`); false when no such entity. */
+  async change(set: EntitySetModel, key: number, body: unknown, mode: WriteMode): Promise<boolean> {
+    const fields = entityFieldsFromBody(set, body, mode);
+    if (Object.keys(fields).length === 0) return this.exists(set, key);
+    const result = await this.write(set, () =>
+      this.dataSource.getRepository(set.entity).update({ id: key }, fields),
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
+  async remove(set: EntitySetModel, key: number): Promise<boolean> {
+    const result = await this.write(set, () =>
+      this.dataSource.getRepository(set.entity).delete({ id: key }),
+    );
+    return (result.affected ?? 0) > 0;
+  }
+
+  /** The properties of a row as OData JSON, with its expanded navigations. */
+  serialize(set: EntitySetModel, row: Row, options: QueryOptions): Record<string, unknown> {
+    const json: Record<string, unknown> = {};
+    for (const property of options.select ?? set.properties) {
+      json[property.name] = toJsonValue(property, row[property.name]);
+    }
+    for (const item of options.expand) {
+      const related = row[item.navigation.name] as Row | Row[] | null;
+      json[item.navigation.name] = Array.isArray(related)
+        ? related.map((r) => this.serialize(item.target, r, item.options))
+        : related
+          ? this.serialize(item.target, related, item.options)
+          : null;
+    }
+    return json;
+  }
+
+  private filteredQuery(set: EntitySetModel, options: QueryOptions, scope?: Scope) {
+    const query = this.dataSource.getRepository(set.entity).createQueryBuilder('e');
+    if (options.filter) {
+      const condition = filterToSql(options.filter, 'e');
+      query.where(`(${condition.sql})`, condition.params);
+    }
+    if (scope) {
+      const values = Array.isArray(scope.value) ? scope.value : [scope.value];
+      query.andWhere(`e.${scope.property.field} = ANY(:scope)`, { scope: values });
+    }
+    return query;
+  }
+
+  private selectQuery(
+    set: EntitySetModel,
+    options: QueryOptions,
+    scope?: Scope,
+  ): SelectQueryBuilder<object> {
+    const query = this.filteredQuery(set, options, scope);
+    query.select(this.fieldsToRead(set, options).map((p) => `e.${p.field}`));
+    const key = keyProperty(set);
+    for (const { property, descending } of options.orderBy) {
+      // OData: nulls come first in ascending order and last in descending order.
+      query.addOrderBy(
+        `e.${property.field}`,
+        descending ? 'DESC' : 'ASC',
+        descending ? 'NULLS LAST' : 'NULLS FIRST',
+      );
+    }
+    // The key last, so that pages are stable whatever else the order is.
+    if (!options.orderBy.some((o) => o.property === key)) query.addOrderBy(`e.${key.field}`, 'ASC');
+    return query;
+  }
+
+  /** What $select asks for, plus the key and the properties expands join on. */
+  private fieldsToRead(set: EntitySetModel, options: QueryOptions): EdmProperty[] {
+    const wanted = new Set(options.select ?? set.properties);
+    wanted.add(keyProperty(set));
+    for (const item of options.expand) {
+      wanted.add(set.properties.find((p) => p.name === item.navigation.sourceProperty)!);
+    }
+    return [...wanted];
+  }
+
+  private rowsOf(set: EntitySetModel, entities: object[], options: QueryOptions): Row[] {
+    const properties = this.fieldsToRead(set, options);
+    return entities.map((e) => toRow(e as Record<string, unknown>, properties));
+  }
+
+  /** One query per navigation for all the rows, then recursively for theirs. */
+  private async expand(rows: Row[], items: ExpandItem[]): Promise<void> {
+    for (const item of items) {
+      const { navigation, target, options } = item;
+      const keys = [
+        ...new Set(rows.map((r) => r[navigation.sourceProperty]).filter((v) => v != null)),
+      ];
+      const targetProperty = target.properties.find((p) => p.name === navigation.targetProperty)!;
+      const withJoinKey: QueryOptions = {
+        ...options,
+        select: options.select && [...new Set([...options.select, targetProperty])],
+      };
+      const related =
+        keys.length === 0
+          ? []
+          : this.rowsOf(
+              target,
+              await this.selectQuery(target, withJoinKey, {
+                property: targetProperty,
+                value: keys,
+              }).getMany(),
+              withJoinKey,
+            );
+      await this.expand(related, options.expand);
+      const byKey = new Map<unknown, Row[]>();
+      for (const r of related) {
+        const k = r[navigation.targetProperty];
+        byKey.set(k, [...(byKey.get(k) ?? []), r]);
+      }
+      for (const row of rows) {
+        const matches = byKey.get(row[navigation.sourceProperty]) ?? [];
+        row[navigation.name] = navigation.collection ? matches : (matches[0] ?? null);
+      }
+    }
+  }
+
+  /** Turns constraint violations into the client errors they are. */
+  private async write<T>(set: EntitySetModel, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      const code =
+        (error instanceof QueryFailedError && (error.driverError as { code?: string }).code) || '';
+      const constraint =
+        (error as { driverError?: { constraint?: string } }).driverError?.constraint ?? '';
+      if (code === '23505') {
+        throw new ConflictException({
+          code: 'Conflict',
+          message: `A ${set.typeName} with this ${uniqueProperty(constraint)} already exists.`,
+        });
+      }
+      if (code === '23503' || code === '23001') {
+        // foreign_key_violation or restrict_violation: an order of an unknown customer, or a
+        // customer deleted while it has orders.
+        if (set.name === 'Customers') {
+          throw new ConflictException({
+            code: 'Conflict',
+            message: 'The customer has orders; delete them first.',
+          });
+        }
+        throw new BadRequestException({
+          code: 'InvalidRequestBody',
+          message: 'CustomerId does not name an existing customer.',
+          target: 'CustomerId',
+        });
+      }
+      if (code === '23514') {
+        throw new BadRequestException({
+          code: 'InvalidRequestBody',
+          message: 'A value is out of range.',
+        });
+      }
+      throw error;
+    }
+  }
+}
+
+function uniqueProperty(constraint: string): string {
+  if (constraint.includes('email')) return 'Email';
+  if (constraint.includes('sku')) return 'Sku';
+  if (constraint.includes('order_number')) return 'OrderNumber';
+  return 'key';
+}
+
+export function emptyOptions(): QueryOptions {
+  return { orderBy: [], count: false, expand: [] };
+}

@@ -1,0 +1,621 @@
+import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
+import { recordShopQueries, seedDemo } from './support/odata';
+
+describe('OData v4 API', () => {
+  let t: TestApp;
+  let reader: string;
+  let writer: string;
+  beforeAll(async () => {
+    t = await createTestApp();
+    await seedDemo(t);
+    const r = await createApiUser(t, { roles: ['read'] });
+    const w = await createApiUser(t, { roles: ['read', 'write'] });
+    reader = basic(r.publicKey, r.secretKey);
+    writer = basic(w.publicKey, w.secretKey);
+  });
+  afterAll(() => t.close());
+
+  const get = (path: string) => t.http.get(path).set('Authorization', reader);
+  const sqlIds = async (sql: string, params: unknown[] = []) =>
+    (await t.db.query<{ id: number }>(sql, params)).map((r) => r.id);
+  const ids = (body: { value: { Id: number }[] }) => body.value.map((e) => e.Id);
+
+  describe('service document and $metadata', () => {
+    it('lists the three entity sets', async () => {
+      const response = await get('/odata/v1').expect(200);
+      expect(response.body.value).toEqual([
+        { name: 'Customers', kind: 'EntitySet', url: 'Customers' },
+        { name: 'Orders', kind: 'EntitySet', url: 'Orders' },
+        { name: 'Products', kind: 'EntitySet', url: 'Products' },
+      ]);
+    });
+
+    it('describes types, keys, properties and navigation properties in CSDL', async () => {
+      const response = await get('/odata/v1/$metadata').expect(200);
+      expect(response.headers['content-type']).toMatch(/^application\/xml/);
+      const xml = response.text;
+      expect(xml).toContain('<edmx:Edmx Version="4.0"');
+      expect(xml).toContain('<EntityType Name="Customer">');
+      expect(xml).toContain('<Key><PropertyRef Name="Id"/></Key>');
+      expect(xml).toContain(
+        '<Property Name="OrderTotal" Type="Edm.Decimal" Nullable="false" Precision="18" Scale="4"/>',
+      );
+      expect(xml).toContain(
+        '<Property Name="Company" Type="Edm.String" Nullable="true" MaxLength="200"/>',
+      );
+      expect(xml).toContain(
+        '<Property Name="CreatedOnUtc" Type="Edm.DateTimeOffset" Nullable="false"/>',
+      );
+      expect(xml).toContain(
+        '<NavigationProperty Name="Orders" Type="Collection(Gatehouse.Order)" Partner="Customer">',
+      );
+      expect(xml).toContain(
+        '<ReferentialConstraint Property="CustomerId" ReferencedProperty="Id"/>',
+      );
+      expect(xml).toContain('<EntitySet Name="Products" EntityType="Gatehouse.Product">');
+    });
+  });
+
+  describe('lists and paging', () => {
+    it('pages by maxTop with a nextLink, and the Smartstore headers', async () => {
+      const first = await get('/odata/v1/Customers').expect(200);
+      expect(first.headers['smartstore-api-maxtop']).toBe('120');
+      expect(first.headers['smartstore-api-version']).toBe('1');
+      expect(first.headers['odata-version']).toBe('4.0');
+      expect(first.headers['content-type']).toMatch(/^application\/json/);
+      expect(first.body['@odata.context']).toMatch(/\/odata\/v1\/\$metadata#Customers$/);
+      expect(first.body.value).toHaveLength(120);
+      expect(first.body.value[0]).toEqual({
+        Id: 1,
+        FirstName: expect.any(String),
+        LastName: expect.any(String),
+        Email: expect.stringContaining('@example.com'),
+        Company: first.body.value[0].Company === null ? null : expect.any(String),
+        Active: expect.any(Boolean),
+        CreatedOnUtc: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T.*Z$/),
+      });
+
+      const seen = [...ids(first.body)];
+      let next: string | undefined = first.body['@odata.nextLink'];
+      expect(next).toMatch(/\/odata\/v1\/Customers\?%24skip=120$/);
+      while (next) {
+        const page = await get(new URL(next).pathname + new URL(next).search).expect(200);
+        seen.push(...ids(page.body));
+        next = page.body['@odata.nextLink'];
+      }
+      expect(seen).toEqual(await sqlIds('SELECT id FROM customers ORDER BY id'));
+    });
+
+    it('keeps the other options in the nextLink', async () => {
+      const response = await get(
+        "/odata/v1/Orders?$filter=OrderStatus eq 'Complete'&$orderby=OrderTotal desc",
+      ).expect(200);
+      const next = new URL(response.body['@odata.nextLink']);
+      expect(next.searchParams.get('$filter')).toBe("OrderStatus eq 'Complete'");
+      expect(next.searchParams.get('$orderby')).toBe('OrderTotal desc');
+      expect(next.searchParams.get('$skip')).toBe('120');
+    });
+
+    it('serves $top and $skip, and refuses $top above maxTop', async () => {
+      const page = await get('/odata/v1/Products?$top=5&$skip=10').expect(200);
+      expect(ids(page.body)).toEqual([11, 12, 13, 14, 15]);
+      expect(page.body['@odata.nextLink']).toBeUndefined();
+      const tooMany = await get('/odata/v1/Products?$top=121').expect(400);
+      expect(tooMany.body.error.message).toContain('120');
+    });
+
+    it('follows a changed maxTop on the next request', async () => {
+      await t.http
+        .patch('/admin/settings')
+        .set('Authorization', adminAuth())
+        .send({ maxTop: 50 })
+        .expect(200);
+      try {
+        const response = await get('/odata/v1/Orders').expect(200);
+        expect(response.headers['smartstore-api-maxtop']).toBe('50');
+        expect(response.body.value).toHaveLength(50);
+        await get('/odata/v1/Orders?$top=51').expect(400);
+      } finally {
+        await t.http
+          .patch('/admin/settings')
+          .set('Authorization', adminAuth())
+          .send({ maxTop: 120 })
+          .expect(200);
+      }
+    });
+
+    it('counts with $count=true, filtered', async () => {
+      const response = await get(
+        "/odata/v1/Orders?$count=true&$filter=OrderStatus eq 'Pending'&$top=1",
+      ).expect(200);
+      const [{ n }] = await t.db.query<{ n: string }>(
+        "SELECT count(*) AS n FROM orders WHERE order_status = 'Pending'",
+      );
+      expect(response.body['@odata.count']).toBe(Number(n));
+      expect(response.body.value).toHaveLength(1);
+    });
+  });
+
+  describe('$filter', () => {
+    const cases: [string, string, string, unknown[]][] = [
+      [
+        'eq with a quote',
+        "Customers?$filter=LastName eq 'O''Brien'",
+        'SELECT id FROM customers WHERE last_name = $1',
+        ["O'Brien"],
+      ],
+      [
+        'ne',
+        "Orders?$filter=OrderStatus ne 'Complete'",
+        "SELECT id FROM orders WHERE order_status <> 'Complete'",
+        [],
+      ],
+      [
+        'gt and lt on decimals',
+        'Orders?$filter=OrderTotal gt 500 and OrderTotal lt 510.5',
+        'SELECT id FROM orders WHERE order_total > 500 AND order_total < 510.5',
+        [],
+      ],
+      [
+        'ge / le on integers',
+        'Products?$filter=StockQuantity ge 100 and StockQuantity le 120',
+        'SELECT id FROM products WHERE stock_quantity BETWEEN 100 AND 120',
+        [],
+      ],
+      [
+        'or with parentheses',
+        "Customers?$filter=(FirstName eq 'Anna' or FirstName eq 'Ben') and Active eq true",
+        "SELECT id FROM customers WHERE first_name IN ('Anna', 'Ben') AND active",
+        [],
+      ],
+      [
+        'not',
+        'Products?$filter=not (Published eq true)',
+        'SELECT id FROM products WHERE NOT published',
+        [],
+      ],
+      [
+        'eq null',
+        'Customers?$filter=Company eq null',
+        'SELECT id FROM customers WHERE company IS NULL',
+        [],
+      ],
+      [
+        'ne null',
+        'Customers?$filter=Company ne null',
+        'SELECT id FROM customers WHERE company IS NOT NULL',
+        [],
+      ],
+      [
+        'not on a nullable column keeps nulls',
+        "Customers?$filter=not (Company eq 'Acme GmbH')",
+        "SELECT id FROM customers WHERE company IS DISTINCT FROM 'Acme GmbH'",
+        [],
+      ],
+      [
+        'contains',
+        "Customers?$filter=contains(LastName,'er')",
+        "SELECT id FROM customers WHERE last_name LIKE '%er%'",
+        [],
+      ],
+      [
+        'startswith',
+        "Products?$filter=startswith(Name,'Eco')",
+        "SELECT id FROM products WHERE name LIKE 'Eco%'",
+        [],
+      ],
+      [
+        'endswith',
+        "Customers?$filter=endswith(Email,'7@example.com')",
+        "SELECT id FROM customers WHERE email LIKE '%7@example.com'",
+        [],
+      ],
+      [
+        'contains with LIKE wildcards as text',
+        "Customers?$filter=contains(Email,'%25')",
+        'SELECT id FROM customers WHERE false',
+        [],
+      ],
+      [
+        'date-time literals',
+        'Orders?$filter=CreatedOnUtc ge 2024-06-01T00:00:00Z and CreatedOnUtc lt 2024-06-08T00:00:00Z',
+        "SELECT id FROM orders WHERE created_on_utc >= '2024-06-01T00:00:00Z' AND created_on_utc < '2024-06-08T00:00:00Z'",
+        [],
+      ],
+      [
+        'booleans',
+        'Products?$filter=Published eq false',
+        'SELECT id FROM products WHERE NOT published',
+        [],
+      ],
+      [
+        'literal on the left',
+        'Products?$filter=10 gt Price',
+        'SELECT id FROM products WHERE price < 10',
+        [],
+      ],
+    ];
+    it.each(cases)('%s', async (_, path, sql, params) => {
+      const response = await get(`/odata/v1/${path}&$top=120`).expect(200);
+      const expected = (await sqlIds(`${sql} ORDER BY id`, params)).slice(0, 120);
+      expect(ids(response.body)).toEqual(expected);
+    });
+
+    it('has cases that select something (the data set covers them)', async () => {
+      const response = await get("/odata/v1/Customers?$filter=LastName eq 'O''Brien'").expect(200);
+      expect(response.body.value.length).toBeGreaterThan(0);
+    });
+  });
+
+  describe('$orderby and $select', () => {
+    it('orders by several keys, asc and desc', async () => {
+      const response = await get(
+        '/odata/v1/Customers?$orderby=LastName asc,FirstName desc&$top=40',
+      ).expect(200);
+      const expected = await sqlIds(
+        'SELECT id FROM customers ORDER BY last_name ASC, first_name DESC, id ASC LIMIT 40',
+      );
+      expect(ids(response.body)).toEqual(expected);
+    });
+
+    it('puts nulls first in ascending order', async () => {
+      const response = await get(
+        '/odata/v1/Customers?$orderby=Company&$top=3&$select=Company',
+      ).expect(200);
+      expect(response.body.value).toEqual([
+        { Company: null },
+        { Company: null },
+        { Company: null },
+      ]);
+    });
+
+    it('selects properties and says so in the context', async () => {
+      const response = await get('/odata/v1/Products?$select=Sku,Price&$top=2').expect(200);
+      expect(response.body['@odata.context']).toMatch(/#Products\(Sku,Price\)$/);
+      expect(response.body.value[0]).toEqual({ Sku: 'SKU-00001', Price: expect.any(Number) });
+    });
+  });
+
+  describe('what generic clients send', () => {
+    it('serves the service root and resources with a trailing slash', async () => {
+      const root = await get('/odata/v1/').expect(200);
+      expect(root.body.value).toHaveLength(3);
+      await get('/odata/v1/Products/').expect(200);
+    });
+
+    it('accepts $format=json and refuses other formats with 406', async () => {
+      const json = await get('/odata/v1/Products?$format=json&$top=1').expect(200);
+      expect(json.body.value).toHaveLength(1);
+      await get('/odata/v1/Products(1)?$format=application/json;odata.metadata=minimal').expect(
+        200,
+      );
+      const xml = await get('/odata/v1/Products?$format=xml').expect(406);
+      expect(xml.body.error.code).toBe('NotAcceptable');
+    });
+
+    it('answers /$count with the number as text, filtered', async () => {
+      const all = await get('/odata/v1/Orders/$count').expect(200);
+      expect(all.headers['content-type']).toMatch(/^text\/plain/);
+      const [{ n }] = await t.db.query<{ n: string }>('SELECT count(*) AS n FROM orders');
+      expect(all.text).toBe(n);
+      const related = await get(
+        "/odata/v1/Customers(42)/Orders/$count?$filter=OrderStatus eq 'Pending'",
+      ).expect(200);
+      const [{ m }] = await t.db.query<{ m: string }>(
+        "SELECT count(*) AS m FROM orders WHERE customer_id = 42 AND order_status = 'Pending'",
+      );
+      expect(related.text).toBe(m);
+      await get('/odata/v1/Orders/$count?$top=1').expect(400);
+    });
+
+    it('names selected properties and expansions in the context URL', async () => {
+      const response = await get(
+        '/odata/v1/Customers?$top=1&$select=Id&$expand=Orders($select=Id)',
+      ).expect(200);
+      expect(response.body['@odata.context']).toMatch(/#Customers\(Id,Orders\(Id\)\)$/);
+    });
+  });
+
+  describe('single entities and navigation', () => {
+    it('reads Customers(42) and Customers(Id=42)', async () => {
+      const response = await get('/odata/v1/Customers(42)').expect(200);
+      expect(response.body['@odata.context']).toMatch(/#Customers\/\$entity$/);
+      expect(response.body.Id).toBe(42);
+      const [row] = await t.db.query<{ email: string }>(
+        'SELECT email FROM customers WHERE id = 42',
+      );
+      expect(response.body.Email).toBe(row.email);
+      const named = await get('/odata/v1/Customers(Id=42)?$select=Email').expect(200);
+      expect(named.body).toEqual({ '@odata.context': expect.any(String), Email: row.email });
+    });
+
+    it('answers 404 for a missing entity', async () => {
+      const response = await get('/odata/v1/Customers(999999)').expect(404);
+      expect(response.body.error.code).toBe('NotFound');
+      await get('/odata/v1/Customers(999999)/Orders').expect(404);
+      await get('/odata/v1/Nothing').expect(404);
+    });
+
+    it('navigates Customers(42)/Orders with query options', async () => {
+      const response = await get(
+        '/odata/v1/Customers(42)/Orders?$orderby=OrderTotal desc&$count=true',
+      ).expect(200);
+      const expected = await sqlIds(
+        'SELECT id FROM orders WHERE customer_id = 42 ORDER BY order_total DESC, id',
+      );
+      expect(ids(response.body)).toEqual(expected);
+      expect(response.body['@odata.count']).toBe(expected.length);
+    });
+
+    it('navigates Orders(1)/Customer', async () => {
+      const response = await get('/odata/v1/Orders(1)/Customer').expect(200);
+      const [row] = await t.db.query<{ customer_id: number }>(
+        'SELECT customer_id FROM orders WHERE id = 1',
+      );
+      expect(response.body.Id).toBe(row.customer_id);
+    });
+  });
+
+  describe('$expand', () => {
+    it('expands Customer/Orders and Order/Customer', async () => {
+      const response = await get(
+        '/odata/v1/Customers?$filter=Id le 3&$expand=Orders($select=Id,OrderTotal;$orderby=Id)',
+      ).expect(200);
+      for (const customer of response.body.value) {
+        const expected = await sqlIds('SELECT id FROM orders WHERE customer_id = $1 ORDER BY id', [
+          customer.Id,
+        ]);
+        expect(customer.Orders.map((o: { Id: number }) => o.Id)).toEqual(expected);
+        for (const order of customer.Orders)
+          expect(Object.keys(order)).toEqual(['Id', 'OrderTotal']);
+      }
+      const orders = await get('/odata/v1/Orders?$top=3&$expand=Customer($select=Email)').expect(
+        200,
+      );
+      for (const order of orders.body.value) {
+        const [row] = await t.db.query<{ email: string }>(
+          'SELECT c.email FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.id = $1',
+          [order.Id],
+        );
+        expect(order.Customer).toEqual({ Email: row.email });
+      }
+    });
+
+    it('nests expansions and refuses more than MaxExpansionDepth (8) levels', async () => {
+      const nested = await get(
+        '/odata/v1/Customers(5)?$expand=Orders($expand=Customer($select=Id))',
+      ).expect(200);
+      for (const order of nested.body.Orders) expect(order.Customer).toEqual({ Id: 5 });
+      // From Customers, odd levels expand Orders and even levels Customer.
+      const chain = (levels: number) => {
+        let expand = levels % 2 ? 'Orders' : 'Customer';
+        for (let level = levels - 1; level >= 1; level--) {
+          expand = `${level % 2 ? 'Orders' : 'Customer'}($expand=${expand})`;
+        }
+        return expand;
+      };
+      await get(`/odata/v1/Customers?$top=1&$expand=${chain(8)}`).expect(200);
+      const tooDeep = await get(`/odata/v1/Customers?$top=1&$expand=${chain(9)}`);
+      expect(tooDeep.status).toBe(400);
+      expect(tooDeep.body.error.message).toMatch(/depth|deep/i);
+    });
+
+    it('runs one statement per list (two with $count) and one more per expansion level', async () => {
+      const recorder = recordShopQueries(t);
+      try {
+        await get(
+          "/odata/v1/Orders?$filter=OrderStatus eq 'Complete'&$orderby=OrderTotal desc&$top=50&$count=true",
+        ).expect(200);
+        expect(recorder.statements).toHaveLength(2);
+        recorder.statements.length = 0;
+        await get('/odata/v1/Customers?$top=100&$expand=Orders($expand=Customer)').expect(200);
+        expect(recorder.statements).toHaveLength(3);
+      } finally {
+        recorder.stop();
+      }
+    });
+  });
+
+  describe('errors', () => {
+    it.each([
+      ['an unknown property in $filter', "Customers?$filter=Nickname eq 'x'", 'Nickname'],
+      ['an unknown property in $select', 'Customers?$select=Id,Password', 'Password'],
+      ['an unknown property in $orderby', 'Customers?$orderby=Salary desc', 'Salary'],
+      ['an unknown navigation in $expand', 'Customers?$expand=Invoices', 'Invoices'],
+      ['a filter that does not parse', 'Customers?$filter=LastName eq', '$filter'],
+      ['an unsupported option', 'Customers?$search=blue', '$search'],
+      ['a bad $top', 'Customers?$top=-1', '$top'],
+      ['a bad $count', 'Customers?$count=yes', '$count'],
+      ['a type mismatch', "Customers?$filter=Id eq 'one'", 'Id'],
+    ])('answers %s with 400 naming it', async (_, path, named) => {
+      const response = await get(`/odata/v1/${path}`).expect(400);
+      expect(response.body.error.code).toBe('InvalidQuery');
+      expect(response.body.error.message).toContain(named);
+    });
+
+    it('is not injectable through any option', async () => {
+      const [{ n: before }] = await t.db.query<{ n: string }>(
+        'SELECT count(*) AS n FROM customers',
+      );
+      const hostile = [
+        "$filter=LastName eq 'x'' OR 1=1 --'",
+        "$filter=LastName eq 'x'); DROP TABLE customers; --'",
+        '$filter=Id eq 1; DROP TABLE customers',
+        '$orderby=Id; DROP TABLE customers',
+        '$orderby=(SELECT 1)',
+        '$select=Id,pg_sleep(5)',
+        '$top=1;DELETE FROM customers',
+        '$skip=1 OR 1=1',
+        "$filter=contains(LastName,'%'' OR ''1''=''1')",
+        '$expand=Orders($filter=1 eq 1) OR 1=1',
+        '$filter="LastName" eq \'x\'',
+      ];
+      for (const query of hostile) {
+        const response = await get(
+          `/odata/v1/Customers?${query.replace(/ /g, '%20').replace(/;/g, '%3B')}`,
+        );
+        expect([200, 400]).toContain(response.status);
+        if (response.status === 200) expect(response.body.value).toEqual([]);
+        expect(JSON.stringify(response.body)).not.toMatch(
+          /syntax error|QueryFailed|violates|relation "|at .*\.ts/,
+        );
+      }
+      const [{ n: after }] = await t.db.query<{ n: string }>('SELECT count(*) AS n FROM customers');
+      expect(after).toBe(before);
+    });
+  });
+
+  describe('writes', () => {
+    const post = (path: string, body: unknown) =>
+      t.http
+        .post(path)
+        .set('Authorization', writer)
+        .send(body as object);
+
+    it('creates an entity: 201, Location and the entity', async () => {
+      const response = await post('/odata/v1/Products', {
+        Name: 'Test Kettle',
+        Sku: 'T-1',
+        Price: 12.5,
+        StockQuantity: 3,
+      }).expect(201);
+      expect(response.body).toMatchObject({
+        Name: 'Test Kettle',
+        Sku: 'T-1',
+        Price: 12.5,
+        StockQuantity: 3,
+        Published: true,
+      });
+      expect(response.headers.location).toMatch(
+        new RegExp(`/odata/v1/Products\\(${response.body.Id}\\)$`),
+      );
+      await get(`/odata/v1/Products(${response.body.Id})`).expect(200);
+    });
+
+    it.each([
+      [
+        'a missing required property',
+        'Customers',
+        { LastName: 'X', Email: 'x1@example.org' },
+        'FirstName',
+      ],
+      ['a wrong type', 'Products', { Name: 'n', Sku: 's-2', Price: 'cheap' }, 'Price'],
+      [
+        'an unknown property',
+        'Products',
+        { Name: 'n', Sku: 's-3', Price: 1, Colour: 'red' },
+        'Colour',
+      ],
+      [
+        'a navigation property',
+        'Customers',
+        { FirstName: 'a', LastName: 'b', Email: 'nav@example.org', Orders: [] },
+        'Orders',
+      ],
+      [
+        'a value out of the allowed set',
+        'Orders',
+        { OrderNumber: 'X-1', CustomerId: 1, OrderTotal: 1, OrderStatus: 'Lost' },
+        'OrderStatus',
+      ],
+      [
+        'a string too long',
+        'Customers',
+        { FirstName: 'a'.repeat(101), LastName: 'b', Email: 'long@example.org' },
+        'FirstName',
+      ],
+      [
+        'an unknown customer',
+        'Orders',
+        { OrderNumber: 'X-2', CustomerId: 999999, OrderTotal: 1, OrderStatus: 'Pending' },
+        'CustomerId',
+      ],
+    ])('refuses %s with 400 naming the property', async (_, set, body, property) => {
+      const response = await post(`/odata/v1/${set}`, body).expect(400);
+      expect(response.body.error.message).toContain(property);
+    });
+
+    it('refuses a duplicate SKU with 409 and a body that is not JSON with 415', async () => {
+      const duplicate = await post('/odata/v1/Products', {
+        Name: 'dup',
+        Sku: 'SKU-00001',
+        Price: 1,
+      }).expect(409);
+      expect(duplicate.body.error.code).toBe('Conflict');
+      await t.http
+        .post('/odata/v1/Products')
+        .set('Authorization', writer)
+        .set('Content-Type', 'text/plain')
+        .send('x')
+        .expect(415);
+    });
+
+    it('updates with PATCH (204), with Prefer: return=representation (200), and replaces with PUT', async () => {
+      const created = await post('/odata/v1/Customers', {
+        FirstName: 'Pat',
+        LastName: 'Ch',
+        Email: 'pat@example.org',
+        Company: 'Old Co',
+      }).expect(201);
+      const path = `/odata/v1/Customers(${created.body.Id})`;
+      await t.http.patch(path).set('Authorization', writer).send({ Company: 'New Co' }).expect(204);
+      const [row] = await t.db.query<{ company: string }>(
+        'SELECT company FROM customers WHERE id = $1',
+        [created.body.Id],
+      );
+      expect(row.company).toBe('New Co');
+      const represented = await t.http
+        .patch(path)
+        .set('Authorization', writer)
+        .set('Prefer', 'return=representation')
+        .send({ Active: false })
+        .expect(200);
+      expect(represented.body).toMatchObject({ Company: 'New Co', Active: false });
+
+      await t.http.put(path).set('Authorization', writer).send({ FirstName: 'Pat' }).expect(400);
+      await t.http
+        .put(path)
+        .set('Authorization', writer)
+        .send({ FirstName: 'Patty', LastName: 'Ch', Email: 'pat@example.org' })
+        .expect(204);
+      const replaced = await get(path).expect(200);
+      expect(replaced.body).toMatchObject({ FirstName: 'Patty', Company: null, Active: true });
+    });
+
+    it('deletes with 204, then 404; a customer with orders is a 409', async () => {
+      const created = await post('/odata/v1/Products', {
+        Name: 'gone',
+        Sku: 'GONE-1',
+        Price: 1,
+      }).expect(201);
+      await t.http
+        .delete(`/odata/v1/Products(${created.body.Id})`)
+        .set('Authorization', writer)
+        .expect(204);
+      await get(`/odata/v1/Products(${created.body.Id})`).expect(404);
+      await t.http
+        .delete(`/odata/v1/Products(${created.body.Id})`)
+        .set('Authorization', writer)
+        .expect(404);
+      const withOrders = await t.http
+        .delete('/odata/v1/Customers(1)')
+        .set('Authorization', writer)
+        .expect(409);
+      expect(withOrders.body.error.code).toBe('Conflict');
+    });
+
+    it('needs the write role for changes and the read role for reads', async () => {
+      const response = await t.http
+        .post('/odata/v1/Products')
+        .set('Authorization', reader)
+        .send({ Name: 'x', Sku: 'R-1', Price: 1 })
+        .expect(403);
+      expect(response.body.error.code).toBe('Forbidden');
+      const writeOnly = await createApiUser(t, { roles: ['write'] });
+      await t.http
+        .get('/odata/v1/Products')
+        .set('Authorization', basic(writeOnly.publicKey, writeOnly.secretKey))
+        .expect(403);
+    });
+  });
+});
