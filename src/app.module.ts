@@ -8,6 +8,7 @@ import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { ODataModule } from './odata/odata.module';
+import { RedisModule } from './redis/redis.module';
 import { SettingsModule } from './settings/settings.module';
 
 @Module({})
@@ -19,6 +20,7 @@ export class AppModule {
       imports: [
         AppConfigModule.forRoot(env),
         DatabaseModule,
+        RedisModule,
         AuthModule,
         ApiUsersModule,
         SettingsModule,

@@ -36,6 +36,12 @@ describe('loadConfig', () => {
         tls: undefined,
         lastRequestFlushMs: 5000,
         odataMaxExpansionDepth: 8,
+        lockout: { attempts: 10, windowSeconds: 300, durationSeconds: 900 },
+        ipBan: { attempts: 100, windowSeconds: 300, durationSeconds: 3600 },
+        rateLimit: { requests: null, windowSeconds: 60 },
+        dailyQuota: null,
+        redisUrl: undefined,
+        auditRetentionDays: 90,
       });
     });
 
@@ -88,6 +94,15 @@ describe('loadConfig', () => {
         ADMIN_SECRET_KEY: SECRET_KEY,
         LAST_REQUEST_FLUSH_MS: '250',
         ODATA_MAX_EXPANSION_DEPTH: '3',
+        AUTH_LOCKOUT_ATTEMPTS: '5',
+        AUTH_LOCKOUT_WINDOW_SECONDS: '60',
+        AUTH_LOCKOUT_DURATION_SECONDS: '120',
+        AUTH_IP_BAN_ATTEMPTS: '0',
+        RATE_LIMIT_REQUESTS: '100',
+        RATE_LIMIT_WINDOW_SECONDS: '10',
+        DAILY_QUOTA: '5000',
+        REDIS_URL: 'redis://127.0.0.1:6379/2',
+        AUDIT_RETENTION_DAYS: '30',
       });
       expect(config).toEqual({
         port: 8443,
@@ -105,6 +120,12 @@ describe('loadConfig', () => {
         tls: undefined,
         lastRequestFlushMs: 250,
         odataMaxExpansionDepth: 3,
+        lockout: { attempts: 5, windowSeconds: 60, durationSeconds: 120 },
+        ipBan: { attempts: 0, windowSeconds: 300, durationSeconds: 3600 },
+        rateLimit: { requests: 100, windowSeconds: 10 },
+        dailyQuota: 5000,
+        redisUrl: 'redis://127.0.0.1:6379/2',
+        auditRetentionDays: 30,
       });
     });
 
@@ -210,6 +231,13 @@ describe('loadConfig', () => {
       ['LAST_REQUEST_FLUSH_MS', 'soon'],
       ['ODATA_MAX_EXPANSION_DEPTH', '0'],
       ['ODATA_MAX_EXPANSION_DEPTH', '33'],
+      ['AUTH_LOCKOUT_ATTEMPTS', '-1'],
+      ['AUTH_LOCKOUT_WINDOW_SECONDS', '0'],
+      ['AUTH_IP_BAN_DURATION_SECONDS', 'forever'],
+      ['RATE_LIMIT_REQUESTS', '0'],
+      ['DAILY_QUOTA', 'lots'],
+      ['REDIS_URL', 'http://localhost:6379'],
+      ['AUDIT_RETENTION_DAYS', '0'],
     ])('%s=%j', (name, value) => {
       const error = configError({ [name]: value });
       expect(error.message).toMatch(new RegExp(`^${name}: \\S`));

@@ -32,6 +32,26 @@ export abstract class AppConfig {
   abstract readonly lastRequestFlushMs: number;
   /** How deep `$expand` may nest (Smartstore's MaxExpansionDepth). */
   abstract readonly odataMaxExpansionDepth: number;
+  /**
+   * Invalid attempts (reasons 3, 4, 5): `lockout` counts them per public key and client address
+   * and answers reason 6 while locked; `ipBan` counts them per client address and answers
+   * reason 7 while banned. `attempts` 0 switches one off.
+   */
+  abstract readonly lockout: AttemptPolicy;
+  abstract readonly ipBan: AttemptPolicy;
+  /** Per-API-user defaults (null: no limit); each user may have its own through the admin API. */
+  abstract readonly rateLimit: { requests: number | null; windowSeconds: number };
+  abstract readonly dailyQuota: number | null;
+  /** Shared counters, locks and bans across instances; unset: in memory, per instance. */
+  abstract readonly redisUrl: string | undefined;
+  /** Audit events older than this are deleted. */
+  abstract readonly auditRetentionDays: number;
+}
+
+export interface AttemptPolicy {
+  attempts: number;
+  windowSeconds: number;
+  durationSeconds: number;
 }
 
 /** Raised for the first invalid variable; its message is the one line printed at start. */
@@ -43,6 +63,16 @@ const wholeNumber = (message: string) =>
     .string()
     .regex(/^\d{1,10}$/, message)
     .transform(Number);
+
+/** 1 second to 30 days. */
+const seconds = wholeNumber('must be a whole number of seconds 1-2592000').refine(
+  (n) => n >= 1 && n <= 2_592_000,
+  'must be a whole number of seconds 1-2592000',
+);
+const positive = wholeNumber('must be a whole number of at least 1').refine(
+  (n) => n >= 1,
+  'must be a whole number of at least 1',
+);
 
 const booleanString = z
   .enum(['true', 'false', '1', '0'], { error: 'must be true or false' })
@@ -110,6 +140,24 @@ const schema = z
     ODATA_MAX_EXPANSION_DEPTH: wholeNumber('must be a whole number 1-32')
       .refine((n) => n >= 1 && n <= 32, 'must be a whole number 1-32')
       .default(8),
+    AUTH_LOCKOUT_ATTEMPTS: wholeNumber('must be a whole number (0 switches lockout off)').default(
+      10,
+    ),
+    AUTH_LOCKOUT_WINDOW_SECONDS: seconds.default(300),
+    AUTH_LOCKOUT_DURATION_SECONDS: seconds.default(900),
+    AUTH_IP_BAN_ATTEMPTS: wholeNumber('must be a whole number (0 switches bans off)').default(100),
+    AUTH_IP_BAN_WINDOW_SECONDS: seconds.default(300),
+    AUTH_IP_BAN_DURATION_SECONDS: seconds.default(3600),
+    RATE_LIMIT_REQUESTS: positive.optional(),
+    RATE_LIMIT_WINDOW_SECONDS: seconds.default(60),
+    DAILY_QUOTA: positive.optional(),
+    REDIS_URL: z
+      .string()
+      .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
+      .optional(),
+    AUDIT_RETENTION_DAYS: wholeNumber('must be a whole number of days 1-3650')
+      .refine((n) => n >= 1 && n <= 3650, 'must be a whole number of days 1-3650')
+      .default(90),
   })
   .superRefine((env, ctx) => {
     const pairs = [
@@ -176,5 +224,22 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     tls,
     lastRequestFlushMs: e.LAST_REQUEST_FLUSH_MS,
     odataMaxExpansionDepth: e.ODATA_MAX_EXPANSION_DEPTH,
+    lockout: {
+      attempts: e.AUTH_LOCKOUT_ATTEMPTS,
+      windowSeconds: e.AUTH_LOCKOUT_WINDOW_SECONDS,
+      durationSeconds: e.AUTH_LOCKOUT_DURATION_SECONDS,
+    },
+    ipBan: {
+      attempts: e.AUTH_IP_BAN_ATTEMPTS,
+      windowSeconds: e.AUTH_IP_BAN_WINDOW_SECONDS,
+      durationSeconds: e.AUTH_IP_BAN_DURATION_SECONDS,
+    },
+    rateLimit: {
+      requests: e.RATE_LIMIT_REQUESTS ?? null,
+      windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
+    },
+    dailyQuota: e.DAILY_QUOTA ?? null,
+    redisUrl: e.REDIS_URL,
+    auditRetentionDays: e.AUDIT_RETENTION_DAYS,
   };
 }
