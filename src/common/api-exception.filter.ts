@@ -7,6 +7,8 @@ import {
   Logger,
 } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import type { AuditedRequest } from '../audit/audit-record';
+import { AuditService } from '../audit/audit.service';
 import { AuthDeniedException } from '../auth/auth-denied.exception';
 import { denialResponse } from '../auth/denial-response';
 import { AppConfig } from '../config/app-config';
@@ -42,11 +44,15 @@ export class ApiExceptionFilter implements ExceptionFilter {
   constructor(
     private readonly adapterHost: HttpAdapterHost,
     private readonly config: AppConfig,
+    private readonly audit: AuditService,
   ) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<unknown>();
     const { httpAdapter } = this.adapterHost;
+    // Denials (401/421/429 and the role check's 403) go to the audit trail's buffer, not to
+    // the database: recording costs the failed request no write.
+    this.audit.recordDenial(exception, host.switchToHttp().getRequest<AuditedRequest>());
 
     if (exception instanceof AuthDeniedException) {
       const denial = denialResponse(exception, this.config);

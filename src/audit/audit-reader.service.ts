@@ -1,0 +1,71 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { AuditEvent } from './audit-event.entity';
+import { AuditQueryDto, instant } from './audit-query.dto';
+
+/** An audit event as `GET /admin/audit` shows it. */
+export interface AuditEventView {
+  id: string;
+  occurredAt: Date;
+  kind: string;
+  publicKey: string | null;
+  clientAddress: string | null;
+  reason: string | null;
+  action: string | null;
+  target: string | null;
+  actor: string | null;
+  details: Record<string, unknown> | null;
+}
+
+/** The audit trail's reader: filters, newest first, keyset paging. */
+@Injectable()
+export class AuditReader {
+  constructor(@InjectRepository(AuditEvent) private readonly repository: Repository<AuditEvent>) {}
+
+  /**
+   * At most `limit` events matching every given filter, newest first (`occurred_at`, then
+   * `id`). With `before`, only events that sort after that event; an unknown `before` (an
+   * event retention has deleted) gives none.
+   */
+  async list(query: AuditQueryDto, limit: number): Promise<AuditEventView[]> {
+    const qb = this.repository.createQueryBuilder('e');
+    if (query.from) qb.andWhere('e.occurredAt >= :from', { from: instant(query.from) });
+    if (query.to) qb.andWhere('e.occurredAt < :to', { to: instant(query.to) });
+    if (query.kind) qb.andWhere('e.kind = :kind', { kind: query.kind });
+    if (query.publicKey) qb.andWhere('e.publicKey = :publicKey', { publicKey: query.publicKey });
+    if (query.reason) qb.andWhere('e.reason = :reason', { reason: query.reason });
+    if (query.action) qb.andWhere('e.action = :action', { action: query.action });
+    if (query.clientAddress) {
+      // <<= : the address is the one given, or inside the network given.
+      qb.andWhere('e.clientAddress <<= CAST(:network AS inet)', { network: query.clientAddress });
+    }
+    if (query.before) {
+      qb.andWhere(
+        `(e.occurredAt, e.id) < (SELECT b."occurred_at", b."id" FROM "audit_events" b WHERE b."id" = :before)`,
+        { before: query.before },
+      );
+    }
+    const events = await qb
+      .orderBy('e.occurredAt', 'DESC')
+      .addOrderBy('e.id', 'DESC')
+      .limit(limit)
+      .getMany();
+    return events.map(view);
+  }
+}
+
+function view(e: AuditEvent): AuditEventView {
+  return {
+    id: e.id,
+    occurredAt: e.occurredAt,
+    kind: e.kind,
+    publicKey: e.publicKey,
+    clientAddress: e.clientAddress,
+    reason: e.reason,
+    action: e.action,
+    target: e.target,
+    actor: e.actor,
+    details: e.details,
+  };
+}
