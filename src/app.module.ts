@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ApiUsersModule } from './api-users/api-users.module';
+import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { createValidationPipe } from './common/validation.pipe';
@@ -8,6 +9,7 @@ import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { ODataModule } from './odata/odata.module';
+import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
 import { SettingsModule } from './settings/settings.module';
 
@@ -22,10 +24,13 @@ export class AppModule {
         DatabaseModule,
         RedisModule,
         AuthModule,
+        // After AuthModule: its global guard must run after the authentication guard.
+        RateLimitModule,
         ApiUsersModule,
         SettingsModule,
         HealthModule,
         ODataModule,
+        AuditModule,
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },

@@ -26,6 +26,10 @@ describe('admin API: /admin/api-users', () => {
       createdAt: expect.any(String),
       updatedAt: expect.any(String),
       lastRequestAt: null,
+      rateLimit: null,
+      dailyQuota: null,
+      effectiveRateLimit: null,
+      effectiveDailyQuota: null,
     });
     expect(new Date(created.body.createdAt).getTime()).toBeGreaterThanOrEqual(before - 1000);
 
@@ -111,6 +115,16 @@ describe('admin API: /admin/api-users', () => {
         .send({ enabled: 'yes' })
         .expect(400);
       expect(response.body.error.target).toBe('enabled');
+    });
+
+    it.each(['name', 'roles', 'enabled'])('refuses a PATCH setting %s to null', async (field) => {
+      const user = await createApiUser(t);
+      const response = await t.http
+        .patch(`/admin/api-users/${user.id}`)
+        .set(admin())
+        .send({ [field]: null })
+        .expect(400);
+      expect(response.body.error.target).toBe(field);
     });
   });
 
@@ -270,6 +284,8 @@ describe('admin API: /admin/settings', () => {
     [{ maxTop: 1.5 }, 'maxTop'],
     [{ apiEnabled: 'no' }, 'apiEnabled'],
     [{ debug: true }, 'debug'],
+    [{ apiEnabled: null }, 'apiEnabled'],
+    [{ maxTop: null }, 'maxTop'],
   ])('refuses %j with 400 naming %s', async (body, field) => {
     const response = await t.http
       .patch('/admin/settings')

@@ -39,4 +39,16 @@ export class ApiUser {
 
   @Column({ name: 'last_request_at', type: 'timestamptz', nullable: true })
   lastRequestAt: Date | null;
+
+  /** Requests per window; null: RATE_LIMIT_REQUESTS applies; 0: no rate limit (see limits.ts). */
+  @Column({ name: 'rate_limit_requests', type: 'integer', nullable: true })
+  rateLimitRequests: number | null;
+
+  /** Set exactly when `rateLimitRequests` is. */
+  @Column({ name: 'rate_limit_window_seconds', type: 'integer', nullable: true })
+  rateLimitWindowSeconds: number | null;
+
+  /** Requests per UTC day; null: DAILY_QUOTA applies; 0: no quota. */
+  @Column({ name: 'daily_quota', type: 'integer', nullable: true })
+  dailyQuota: number | null;
 }

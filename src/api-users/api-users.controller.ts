@@ -8,8 +8,11 @@ import {
   Param,
   Patch,
   Post,
+  Query,
 } from '@nestjs/common';
 import { AdminOnly } from '../auth/auth.decorators';
+import { parseUsageRange } from '../usage/usage-range';
+import { UsageReport, UsageService } from '../usage/usage.service';
 import { ApiUsersService, ApiUserView, ApiUserWithSecret } from './api-users.service';
 import { CreateApiUserDto } from './dto/create-api-user.dto';
 import { UpdateApiUserDto } from './dto/update-api-user.dto';
@@ -17,7 +20,10 @@ import { UpdateApiUserDto } from './dto/update-api-user.dto';
 @Controller('admin/api-users')
 @AdminOnly()
 export class ApiUsersController {
-  constructor(private readonly apiUsers: ApiUsersService) {}
+  constructor(
+    private readonly apiUsers: ApiUsersService,
+    private readonly usage: UsageService,
+  ) {}
 
   @Post()
   create(@Body() dto: CreateApiUserDto): Promise<ApiUserWithSecret> {
@@ -32,6 +38,21 @@ export class ApiUsersController {
   @Get(':id')
   get(@Param('id') id: string): Promise<ApiUserView> {
     return this.apiUsers.get(id);
+  }
+
+  /**
+   * Requests per UTC day from `from` to `to` (inclusive, `YYYY-MM-DD`; default: the last 30
+   * days up to today), for billing.
+   */
+  @Get(':id/usage')
+  async usageOf(
+    @Param('id') id: string,
+    @Query('from') from?: unknown,
+    @Query('to') to?: unknown,
+  ): Promise<UsageReport> {
+    const range = parseUsageRange(from, to);
+    await this.apiUsers.assertExists(id);
+    return this.usage.report(id, range.from, range.to);
   }
 
   @Patch(':id')

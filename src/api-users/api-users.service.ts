@@ -2,11 +2,14 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, QueryFailedError, Repository } from 'typeorm';
 import { hashSecret } from '../auth/secret-hash';
+import { AppConfig } from '../config/app-config';
 import { ApiUser, Role } from './api-user.entity';
 import { generatePublicKey, generateSecretKey } from './api-keys';
 import { CreateApiUserDto } from './dto/create-api-user.dto';
+import { RateLimitDto } from './dto/limits.dto';
 import { UpdateApiUserDto } from './dto/update-api-user.dto';
 import { LastRequestService } from './last-request.service';
+import { effectiveLimits, RateLimit, StoredLimits } from './limits';
 
 /** An API user as the admin API shows it: everything but the secret. */
 export interface ApiUserView {
@@ -18,6 +21,13 @@ export interface ApiUserView {
   createdAt: Date;
   updatedAt: Date;
   lastRequestAt: Date | null;
+  /** The user's own rate limit; null: RATE_LIMIT_REQUESTS applies; `requests` 0: none. */
+  rateLimit: RateLimit | null;
+  /** The user's own daily quota; null: DAILY_QUOTA applies; 0: none. */
+  dailyQuota: number | null;
+  /** What applies to the user's requests (null: not limited). */
+  effectiveRateLimit: RateLimit | null;
+  effectiveDailyQuota: number | null;
 }
 
 /** The answer to a create or a secret rotation: the only time the secret is shown. */
@@ -28,24 +38,55 @@ export type UserForAuthentication = Pick<
   'id' | 'name' | 'publicKey' | 'roles' | 'enabled' | 'secretHash'
 >;
 
+/**
+ * Limits read while authenticating are trusted this long (ms): the rate-limit guard, which
+ * runs right after authentication, then needs no query of its own.
+ */
+const AUTHENTICATION_LIMITS_TTL_MS = 1000;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Serialises every change that could leave the API without an enabled admin. */
 const ADMIN_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('gatehouse:admins'))`;
 
 @Injectable()
 export class ApiUsersService {
+  /** The limits each user's latest authentication read, with when (see `limitsFor`). */
+  private readonly authenticationLimits = new Map<string, { limits: StoredLimits; at: number }>();
+
   constructor(
     @InjectRepository(ApiUser) private readonly repository: Repository<ApiUser>,
     private readonly lastRequests: LastRequestService,
+    private readonly config: AppConfig,
   ) {}
 
-  findForAuthentication(publicKey: string): Promise<UserForAuthentication | null> {
-    return this.repository
+  async findForAuthentication(publicKey: string): Promise<UserForAuthentication | null> {
+    const user = await this.repository
       .createQueryBuilder('u')
       .select(['u.id', 'u.name', 'u.publicKey', 'u.roles', 'u.enabled'])
+      .addSelect(['u.rateLimitRequests', 'u.rateLimitWindowSeconds', 'u.dailyQuota'])
       .addSelect('u.secretHash')
       .where('u.publicKey = :publicKey', { publicKey })
       .getOne();
+    // Same row, same query: the limits come for free and spare the rate-limit guard a query.
+    if (user) this.rememberLimits(user);
+    return user;
+  }
+
+  /**
+   * The user's stored limits as of this request: those its authentication just read, or
+   * (should authentication not have read them) from the database. Null for an unknown user.
+   */
+  async limitsFor(userId: string): Promise<StoredLimits | null> {
+    const now = Date.now();
+    const remembered = this.authenticationLimits.get(userId);
+    if (remembered && now - remembered.at <= AUTHENTICATION_LIMITS_TTL_MS) {
+      return remembered.limits;
+    }
+    const user = await this.repository.findOne({
+      select: { id: true, rateLimitRequests: true, rateLimitWindowSeconds: true, dailyQuota: true },
+      where: { id: userId },
+    });
+    return user ? storedLimits(user) : null;
   }
 
   async list(): Promise<ApiUserView[]> {
@@ -65,6 +106,7 @@ export class ApiUsersService {
       secretHash: hashSecret(secretKey),
       roles: dto.roles ?? ['read'],
       enabled: true,
+      ...this.limitColumns(dto),
     });
     try {
       await this.repository.insert(user);
@@ -81,16 +123,24 @@ export class ApiUsersService {
   }
 
   async update(id: string, dto: UpdateApiUserDto): Promise<ApiUserView> {
-    return this.repository.manager.transaction(async (manager) => {
+    const view = await this.repository.manager.transaction(async (manager) => {
       await manager.query(ADMIN_LOCK_SQL);
       const user = await this.findOrFail(manager, id);
       const after = { enabled: dto.enabled ?? user.enabled, roles: dto.roles ?? user.roles };
       await this.assertAnotherAdminRemains(manager, user, isEnabledAdmin(after));
-      if (dto.name !== undefined || dto.roles !== undefined || dto.enabled !== undefined) {
-        await manager.update(ApiUser, { id }, { ...dto });
+      const changes = {
+        ...(dto.name !== undefined && { name: dto.name }),
+        ...(dto.roles !== undefined && { roles: dto.roles }),
+        ...(dto.enabled !== undefined && { enabled: dto.enabled }),
+        ...this.limitColumns(dto),
+      };
+      if (Object.keys(changes).length > 0) {
+        await manager.update(ApiUser, { id }, changes);
       }
       return this.toView(await this.findOrFail(manager, id));
     });
+    this.authenticationLimits.delete(id);
+    return view;
   }
 
   async rotateSecret(id: string): Promise<ApiUserWithSecret> {
@@ -110,6 +160,13 @@ export class ApiUsersService {
       await this.assertAnotherAdminRemains(manager, user, false);
       await manager.delete(ApiUser, { id });
     });
+    this.authenticationLimits.delete(id);
+  }
+
+  /** 404 unless a user has this id. */
+  async assertExists(id: string): Promise<void> {
+    const found = await this.repository.existsBy({ id: this.assertUuid(id) });
+    if (!found) throw notFound();
   }
 
   /**
@@ -170,9 +227,38 @@ export class ApiUsersService {
     return id;
   }
 
+  private rememberLimits(user: ApiUser): void {
+    const now = Date.now();
+    // Entries are only useful for a second: drop the stale ones now and then.
+    if (this.authenticationLimits.size >= 10_000) {
+      for (const [id, entry] of this.authenticationLimits) {
+        if (now - entry.at > AUTHENTICATION_LIMITS_TTL_MS) this.authenticationLimits.delete(id);
+      }
+    }
+    this.authenticationLimits.set(user.id, { limits: storedLimits(user), at: now });
+  }
+
+  /** The columns for the limits a create or update names (none when it names none). */
+  private limitColumns(dto: {
+    rateLimit?: RateLimitDto | null;
+    dailyQuota?: number | null;
+  }): Partial<StoredLimits> {
+    const columns: Partial<StoredLimits> = {};
+    if (dto.rateLimit !== undefined) {
+      columns.rateLimitRequests = dto.rateLimit?.requests ?? null;
+      columns.rateLimitWindowSeconds = dto.rateLimit
+        ? (dto.rateLimit.windowSeconds ?? this.config.rateLimit.windowSeconds)
+        : null;
+    }
+    if (dto.dailyQuota !== undefined) columns.dailyQuota = dto.dailyQuota;
+    return columns;
+  }
+
   private toView(user: ApiUser): ApiUserView {
     const pending = this.lastRequests.pendingFor(user.id);
     const stored = user.lastRequestAt;
+    const limits = storedLimits(user);
+    const effective = effectiveLimits(limits, this.config);
     return {
       id: user.id,
       name: user.name,
@@ -182,8 +268,26 @@ export class ApiUsersService {
       createdAt: user.createdAt,
       updatedAt: user.updatedAt,
       lastRequestAt: pending && (!stored || pending > stored) ? pending : stored,
+      rateLimit:
+        limits.rateLimitRequests === null
+          ? null
+          : {
+              requests: limits.rateLimitRequests,
+              windowSeconds: limits.rateLimitWindowSeconds ?? this.config.rateLimit.windowSeconds,
+            },
+      dailyQuota: limits.dailyQuota,
+      effectiveRateLimit: effective.rate,
+      effectiveDailyQuota: effective.dailyQuota,
     };
   }
+}
+
+function storedLimits(user: StoredLimits): StoredLimits {
+  return {
+    rateLimitRequests: user.rateLimitRequests ?? null,
+    rateLimitWindowSeconds: user.rateLimitWindowSeconds ?? null,
+    dailyQuota: user.dailyQuota ?? null,
+  };
 }
 
 function isEnabledAdmin(user: { enabled: boolean; roles: Role[] }): boolean {

@@ -1,11 +1,15 @@
 import { DataSourceOptions } from 'typeorm';
 import { ApiUser } from '../api-users/api-user.entity';
+import { AuditEvent } from '../audit/audit-event.entity';
 import { Settings } from '../settings/settings.entity';
 import { Customer } from '../shop/customer.entity';
 import { Order } from '../shop/order.entity';
 import { Product } from '../shop/product.entity';
+import { ApiUsage } from '../usage/api-usage.entity';
 import { CreateApiUsersAndSettings1763900000000 } from './migrations/1763900000000-CreateApiUsersAndSettings';
 import { CreateShopTables1763990000000 } from './migrations/1763990000000-CreateShopTables';
+import { CreateAuditEvents1764000000000 } from './migrations/1764000000000-CreateAuditEvents';
+import { AddRateLimitsAndUsage1764000100000 } from './migrations/1764000100000-AddRateLimitsAndUsage';
 
 /**
  * The one description of Gatehouse's database, used by the app (`TypeOrmModule`), by the
@@ -16,8 +20,13 @@ export function dataSourceOptions(url: string): DataSourceOptions {
   return {
     type: 'postgres',
     url,
-    entities: [ApiUser, Settings, Customer, Order, Product],
-    migrations: [CreateApiUsersAndSettings1763900000000, CreateShopTables1763990000000],
+    entities: [ApiUser, Settings, Customer, Order, Product, AuditEvent, ApiUsage],
+    migrations: [
+      CreateApiUsersAndSettings1763900000000,
+      CreateShopTables1763990000000,
+      CreateAuditEvents1764000000000,
+      AddRateLimitsAndUsage1764000100000,
+    ],
     migrationsTableName: 'migrations',
     synchronize: false,
     extra: {

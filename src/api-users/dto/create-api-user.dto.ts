@@ -1,6 +1,7 @@
 import { IsOptional, IsString, Length, Matches } from 'class-validator';
 import type { Role } from '../api-user.entity';
 import { IsRoleList } from './is-role-list.decorator';
+import { IsDailyQuotaField, IsRateLimitField, RateLimitDto } from './limits.dto';
 import { PUBLIC_KEY_PATTERN, PUBLIC_KEY_RULE, SECRET_PATTERN, SECRET_RULE } from '../api-keys';
 
 export class CreateApiUserDto {
@@ -24,4 +25,12 @@ export class CreateApiUserDto {
   @IsString()
   @Matches(SECRET_PATTERN, { message: `secretKey ${SECRET_RULE}` })
   secretKey?: string;
+
+  /** Left out or null: RATE_LIMIT_REQUESTS applies; `{"requests": 0}`: no rate limit. */
+  @IsRateLimitField()
+  rateLimit?: RateLimitDto | null;
+
+  /** Left out or null: DAILY_QUOTA applies; 0: no quota. */
+  @IsDailyQuotaField()
+  dailyQuota?: number | null;
 }

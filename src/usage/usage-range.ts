@@ -1,0 +1,38 @@
+import { BadRequestException } from '@nestjs/common';
+import { addDays, isIsoDate, utcDay } from './utc-day';
+
+/** Without `from`, a report covers this many days up to `to` (today by default). */
+export const DEFAULT_USAGE_DAYS = 30;
+
+/**
+ * The inclusive day range of `GET /admin/api-users/{id}/usage?from=&to=`: `YYYY-MM-DD`
+ * (UTC days), `to` defaulting to today and `from` to 29 days before `to`.
+ * @throws BadRequestException naming the offending parameter.
+ */
+export function parseUsageRange(
+  from: unknown,
+  to: unknown,
+  now: number = Date.now(),
+): { from: string; to: string } {
+  const end = to === undefined ? utcDay(now) : checkDay('to', to);
+  const start =
+    from === undefined ? addDays(end, -(DEFAULT_USAGE_DAYS - 1)) : checkDay('from', from);
+  if (start > end) throw invalid('from', 'from must not be after to');
+  return { from: start, to: end };
+}
+
+function checkDay(name: string, value: unknown): string {
+  if (typeof value !== 'string' || !isIsoDate(value)) {
+    throw invalid(name, `${name} must be a date YYYY-MM-DD`);
+  }
+  return value;
+}
+
+function invalid(target: string, message: string): BadRequestException {
+  return new BadRequestException({
+    code: 'InvalidQuery',
+    message,
+    target,
+    details: [{ code: 'InvalidValue', target, message }],
+  });
+}
