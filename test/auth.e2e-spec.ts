@@ -156,6 +156,20 @@ describe('HTTP Basic authentication (Smartstore mode)', () => {
     });
   });
 
+  it('authenticates each app in one process against its own database (not passport-wide by name)', async () => {
+    const user = await createApiUser(t);
+    const auth = basic(user.publicKey, user.secretKey);
+    const other = await createTestApp(); // a second app, on a database of its own
+    try {
+      const there = await other.http.get('/odata/v1').set('Authorization', auth).expect(401);
+      expect(there.headers['smartstore-api-authresultdesc']).toBe('UserUnknown');
+      await t.http.get('/odata/v1').set('Authorization', auth).expect(200);
+    } finally {
+      await other.close();
+    }
+    await t.http.get('/odata/v1').set('Authorization', auth).expect(200);
+  });
+
   it('records the last request time without a write per request, and flushes it on shutdown', async () => {
     const own = await createTestApp();
     const user = await createApiUser(own);

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
+import { AbuseModule } from '../abuse/abuse.module';
 import { ApiUsersModule } from '../api-users/api-users.module';
 import { SettingsModule } from '../settings/settings.module';
 import { ApiKeyGuard } from './api-key.guard';
@@ -9,7 +10,7 @@ import { CredentialsService } from './credentials.service';
 import { SecretHashService } from './secret-hash.service';
 
 @Module({
-  imports: [PassportModule, ApiUsersModule, SettingsModule],
+  imports: [PassportModule, ApiUsersModule, SettingsModule, AbuseModule],
   providers: [
     BasicStrategy,
     CredentialsService,

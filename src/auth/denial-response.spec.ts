@@ -263,6 +263,14 @@ describe('denialResponse', () => {
       expect(response).toEqual(denialResponse(deny(reason), smartstore));
     });
 
+    it('answers a lock (6) exactly as a 3 in mashery mode too: 403, no Retry-After', () => {
+      const masheryConceal: DenialConfig = { ...mashery, authConcealReasons: true };
+      const locked = denialResponse(deny(AuthResult.UserLocked, false, 120), masheryConceal);
+      expect(locked).toEqual(denialResponse(deny(AuthResult.InvalidCredentials), masheryConceal));
+      expect(locked.status).toBe(403);
+      expect(locked.headers).not.toHaveProperty('Retry-After');
+    });
+
     it('leaves ClientBlocked (7, about the address, not the key) at 429', () => {
       const response = denialResponse(deny(AuthResult.ClientBlocked, false, 9), conceal);
       expect(response.status).toBe(429);

@@ -13,7 +13,12 @@ type DenialConfig = Pick<
   'authRealm' | 'authResponseMode' | 'keepMasheryDefaultResponseCode' | 'authConcealReasons'
 >;
 
-/** Reasons conceal mode reports as InvalidCredentials, so a caller cannot probe for keys. */
+/**
+ * Reasons conceal mode reports as InvalidCredentials, so a caller cannot probe for keys. A lock
+ * (6) becomes exactly a 3: 401 with the challenge (403 in mashery mode), no `Retry-After`,
+ * since a 429 or a `Retry-After` would tell that the key was being guessed at. A ban (7) is
+ * about the address, not the key, and stays 429.
+ */
 const CONCEALED = new Set([
   AuthResult.InvalidCredentials,
   AuthResult.UserUnknown,

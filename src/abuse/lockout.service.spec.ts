@@ -1,0 +1,199 @@
+import { Logger, ServiceUnavailableException } from '@nestjs/common';
+import { AuthDeniedException } from '../auth/auth-denied.exception';
+import { AuthResult } from '../auth/auth-result';
+import type { AppConfig, AttemptPolicy } from '../config/app-config';
+import type { AttemptStore } from './attempt-store';
+import { clientAddress } from './client-address';
+import { LockoutService } from './lockout.service';
+import { MemoryAttemptStore } from './memory-attempt-store';
+
+const ADDRESS = '192.0.2.10';
+
+function config(lockout: Partial<AttemptPolicy> = {}, ipBan: Partial<AttemptPolicy> = {}) {
+  return {
+    lockout: { attempts: 3, windowSeconds: 300, durationSeconds: 900, ...lockout },
+    ipBan: { attempts: 5, windowSeconds: 300, durationSeconds: 3600, ...ipBan },
+  } as AppConfig;
+}
+
+function service(cfg = config()) {
+  const store = new MemoryAttemptStore();
+  return { lockouts: new LockoutService(cfg, { primary: store }), store };
+}
+
+/** A Redis store whose Redis is gone: every call fails. */
+function failingStore(): AttemptStore & { calls: number } {
+  const store = {
+    calls: 0,
+    fail(): Promise<never> {
+      store.calls += 1;
+      return Promise.reject(new Error('Connection is closed.'));
+    },
+    remainingMs: () => store.fail(),
+    recordFailures: () => store.fail(),
+    list: () => store.fail(),
+    lift: () => store.fail(),
+  };
+  return store;
+}
+
+const denial = (reason: AuthResult) => new AuthDeniedException(reason);
+
+describe('LockoutService', () => {
+  it('locks a key at an address after its attempts, and only there', async () => {
+    const { lockouts } = service();
+    for (let i = 0; i < 2; i++) await lockouts.recordFailure('key-a', ADDRESS);
+    expect(await lockouts.check(ADDRESS, 'key-a')).toBeUndefined();
+    await lockouts.recordFailure('key-a', ADDRESS);
+    expect(await lockouts.check(ADDRESS, 'key-a')).toEqual({
+      reason: AuthResult.UserLocked,
+      retryAfterSeconds: 900,
+    });
+    expect(await lockouts.check('192.0.2.11', 'key-a')).toBeUndefined();
+    expect(await lockouts.check(ADDRESS, 'key-b')).toBeUndefined();
+    expect(await lockouts.check(ADDRESS, undefined)).toBeUndefined();
+  });
+
+  it('bans an address that fails with many keys, before any lock (7 before 6)', async () => {
+    const { lockouts } = service();
+    for (let i = 0; i < 3; i++) await lockouts.recordFailure('key-a', ADDRESS);
+    for (let i = 0; i < 2; i++) await lockouts.recordFailure(`other-${i}`, ADDRESS);
+    const banned = { reason: AuthResult.ClientBlocked, retryAfterSeconds: 3600 };
+    expect(await lockouts.check(ADDRESS, 'key-a')).toEqual(banned);
+    expect(await lockouts.check(ADDRESS, 'never-tried')).toEqual(banned);
+    expect(await lockouts.check(ADDRESS, undefined)).toEqual(banned);
+    expect(await lockouts.check('192.0.2.11', undefined)).toBeUndefined();
+  });
+
+  it('counts unknown keys, disabled users and wrong secrets, nothing else', async () => {
+    const { lockouts, store } = service(config({ attempts: 1 }, { attempts: 0 }));
+    for (const reason of [
+      AuthResult.ApiDisabled,
+      AuthResult.SslRequired,
+      AuthResult.InvalidAuthorizationHeader,
+      AuthResult.UserLocked,
+      AuthResult.ClientBlocked,
+    ]) {
+      await lockouts.recordDenial(denial(reason), 'key', ADDRESS);
+    }
+    await lockouts.recordDenial(new Error('database down'), 'key', ADDRESS);
+    expect(store.isEmpty).toBe(true);
+    for (const [i, reason] of [
+      AuthResult.UserUnknown,
+      AuthResult.UserDisabled,
+      AuthResult.InvalidCredentials,
+    ].entries()) {
+      await lockouts.recordDenial(denial(reason), `key-${i}`, ADDRESS);
+      expect((await lockouts.check(ADDRESS, `key-${i}`))?.reason).toBe(AuthResult.UserLocked);
+    }
+  });
+
+  it('switches each policy off with 0 attempts', async () => {
+    const noLockout = service(config({ attempts: 0 }, { attempts: 2 })).lockouts;
+    for (let i = 0; i < 2; i++) await noLockout.recordFailure('key', ADDRESS);
+    expect((await noLockout.check(ADDRESS, 'key'))?.reason).toBe(AuthResult.ClientBlocked);
+
+    const noBan = service(config({ attempts: 2 }, { attempts: 0 })).lockouts;
+    for (let i = 0; i < 50; i++) await noBan.recordFailure(`key-${i}`, ADDRESS);
+    expect(await noBan.check(ADDRESS, 'fresh')).toBeUndefined();
+    await noBan.recordFailure('key-0', ADDRESS);
+    expect((await noBan.check(ADDRESS, 'key-0'))?.reason).toBe(AuthResult.UserLocked);
+
+    const { lockouts, store } = service(config({ attempts: 0 }, { attempts: 0 }));
+    for (let i = 0; i < 50; i++) await lockouts.recordFailure('key', ADDRESS);
+    expect(await lockouts.check(ADDRESS, 'key')).toBeUndefined();
+    expect(store.isEmpty).toBe(true);
+  });
+
+  it('lists locks and bans for the admin API and lifts them by id', async () => {
+    const { lockouts } = service(config({ attempts: 1 }, { attempts: 1, durationSeconds: 60 }));
+    await lockouts.recordFailure('key-a', ADDRESS);
+    const list = await lockouts.list();
+    expect(list).toEqual([
+      {
+        id: expect.stringMatching(/^[0-9a-f]{32}$/),
+        kind: 'key',
+        publicKey: 'key-a',
+        address: ADDRESS,
+        lockedUntil: expect.any(String),
+        retryAfterSeconds: 900,
+      },
+      {
+        id: expect.stringMatching(/^[0-9a-f]{32}$/),
+        kind: 'address',
+        address: ADDRESS,
+        lockedUntil: expect.any(String),
+        retryAfterSeconds: 60,
+      },
+    ]);
+    const until = Date.parse(list[0].lockedUntil) - Date.now();
+    expect(until).toBeGreaterThan(890_000);
+    expect(until).toBeLessThanOrEqual(900_000);
+    expect(list[1]).not.toHaveProperty('publicKey');
+
+    expect(await lockouts.lift(list[1].id)).toBe(true);
+    expect((await lockouts.check(ADDRESS, 'key-a'))?.reason).toBe(AuthResult.UserLocked);
+    expect(await lockouts.lift(list[0].id)).toBe(true);
+    expect(await lockouts.check(ADDRESS, 'key-a')).toBeUndefined();
+    expect(await lockouts.lift(list[0].id)).toBe(false);
+    expect(await lockouts.lift('not-an-id')).toBe(false);
+    expect(await lockouts.list()).toEqual([]);
+  });
+
+  describe('while Redis fails', () => {
+    // The service warns (once per 30 s); keep the test output quiet.
+    beforeAll(() => Logger.overrideLogger(false));
+    afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
+
+    function withFailingRedis() {
+      const primary = failingStore();
+      const fallback = new MemoryAttemptStore();
+      return { lockouts: new LockoutService(config(), { primary, fallback }), primary, fallback };
+    }
+
+    it('neither throws nor lets a request through unlocked: it counts in memory', async () => {
+      const { lockouts, primary, fallback } = withFailingRedis();
+      await expect(lockouts.check(ADDRESS, 'key')).resolves.toBeUndefined();
+      for (let i = 0; i < 3; i++) await lockouts.recordFailure('key', ADDRESS);
+      expect(fallback.isEmpty).toBe(false);
+      expect((await lockouts.check(ADDRESS, 'key'))?.reason).toBe(AuthResult.UserLocked);
+      expect(primary.calls).toBeGreaterThanOrEqual(5);
+    });
+
+    it('answers the admin API with 503 rather than a partial list', async () => {
+      const { lockouts } = withFailingRedis();
+      await expect(lockouts.list()).rejects.toBeInstanceOf(ServiceUnavailableException);
+      await expect(lockouts.lift('0'.repeat(32))).rejects.toBeInstanceOf(
+        ServiceUnavailableException,
+      );
+    });
+
+    it('keeps a lock made in memory after Redis is back, and lists and lifts it', async () => {
+      const redis = new MemoryAttemptStore(); // stands in for a Redis that works again
+      const primary = failingStore();
+      const fallback = new MemoryAttemptStore();
+      const stores = { primary: primary as AttemptStore, fallback };
+      const lockouts = new LockoutService(config(), stores);
+      for (let i = 0; i < 3; i++) await lockouts.recordFailure('key', ADDRESS);
+      stores.primary = redis;
+      expect((await lockouts.check(ADDRESS, 'key'))?.reason).toBe(AuthResult.UserLocked);
+      const [entry] = await lockouts.list();
+      expect(entry).toMatchObject({ kind: 'key', publicKey: 'key', address: ADDRESS });
+      expect(await lockouts.lift(entry.id)).toBe(true);
+      expect(await lockouts.check(ADDRESS, 'key')).toBeUndefined();
+    });
+  });
+});
+
+describe('clientAddress', () => {
+  it.each([
+    [{ ip: '203.0.113.7' }, '203.0.113.7'],
+    [{ ip: '::ffff:203.0.113.7' }, '203.0.113.7'],
+    [{ ip: '::FFFF:203.0.113.7' }, '203.0.113.7'],
+    [{ ip: '2001:DB8::1' }, '2001:db8::1'],
+    [{ socket: { remoteAddress: '::1' } }, '::1'],
+    [{}, 'unknown'],
+  ])('reads %j as %s', (request, expected) => {
+    expect(clientAddress(request)).toBe(expected);
+  });
+});

@@ -1,0 +1,36 @@
+import {
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  HttpStatus,
+  NotFoundException,
+  Param,
+} from '@nestjs/common';
+import { AdminOnly } from '../auth/auth.decorators';
+import { LockoutService, LockView } from './lockout.service';
+import { AuditAction } from '../audit/admin-action';
+
+/** Current locks (reason 6) and bans (reason 7), and lifting one before it ends on its own. */
+@Controller('admin/lockouts')
+@AdminOnly()
+export class LockoutsController {
+  constructor(private readonly lockouts: LockoutService) {}
+
+  @Get()
+  async list(): Promise<{ value: LockView[] }> {
+    return { value: await this.lockouts.list() };
+  }
+
+  @Delete(':id')
+  @AuditAction('lockouts.lift')
+  @HttpCode(HttpStatus.NO_CONTENT)
+  async lift(@Param('id') id: string): Promise<void> {
+    if (!(await this.lockouts.lift(id))) {
+      throw new NotFoundException({
+        code: 'NotFound',
+        message: 'No current lock or ban has this id.',
+      });
+    }
+  }
+}
