@@ -136,6 +136,9 @@ const targets = {
           ADMIN_PUBLIC_KEY: ADMIN.publicKey,
           ADMIN_SECRET_KEY: ADMIN.secretKey,
           NO_COLOR: '1', // its log is shown on failure: plain text, no escape codes
+          // The wrong-secret scenario measures the secret check, not the 429 of a lock.
+          AUTH_LOCKOUT_ATTEMPTS: '0',
+          AUTH_IP_BAN_ATTEMPTS: '0',
         },
         baseUrl: `http://127.0.0.1:${port}`,
         // initdb and seeding the demo data take a while on 2 cores.
@@ -183,6 +186,18 @@ const GATEHOUSE_ENV = [
   'TLS_CERT_FILE',
   'TLS_KEY_FILE',
   'LAST_REQUEST_FLUSH_MS',
+  'ODATA_MAX_EXPANSION_DEPTH',
+  'AUTH_LOCKOUT_ATTEMPTS',
+  'AUTH_LOCKOUT_WINDOW_SECONDS',
+  'AUTH_LOCKOUT_DURATION_SECONDS',
+  'AUTH_IP_BAN_ATTEMPTS',
+  'AUTH_IP_BAN_WINDOW_SECONDS',
+  'AUTH_IP_BAN_DURATION_SECONDS',
+  'RATE_LIMIT_REQUESTS',
+  'RATE_LIMIT_WINDOW_SECONDS',
+  'DAILY_QUOTA',
+  'REDIS_URL',
+  'AUDIT_RETENTION_DAYS',
 ];
 
 // ---------------------------------------------------------------------------------------------

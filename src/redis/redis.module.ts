@@ -22,6 +22,8 @@ export type RedisClient = Redis | null;
           // Fail a command quickly while Redis is away rather than queueing it for ever.
           maxRetriesPerRequest: 1,
           enableOfflineQueue: false,
+          // A Redis that accepts connections but does not answer must not stall requests.
+          commandTimeout: 1000,
         });
         client.on('error', (error: Error) => new Logger('Redis').warn(error.message));
         await client.connect();

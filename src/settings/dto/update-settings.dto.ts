@@ -1,13 +1,14 @@
-import { IsBoolean, IsInt, IsOptional, Max, Min } from 'class-validator';
+import { IsBoolean, IsInt, Max, Min } from 'class-validator';
+import { IsOptionalButNotNull } from '../../common/is-present.decorator';
 
 export class UpdateSettingsDto {
   /** Off answers every non-admin request with reason 0 (ApiDisabled). */
-  @IsOptional()
+  @IsOptionalButNotNull()
   @IsBoolean()
   apiEnabled?: boolean;
 
   /** The largest page the OData API serves (Smartstore's default: 120). */
-  @IsOptional()
+  @IsOptionalButNotNull()
   @IsInt()
   @Min(1)
   @Max(10000)
