@@ -99,6 +99,8 @@ describe('denialRecord', () => {
       'UserLocked',
       'ClientBlocked',
       'Forbidden',
+      'RateLimitExceeded',
+      'QuotaExceeded',
     ]);
   });
 });

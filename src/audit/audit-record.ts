@@ -1,4 +1,4 @@
-import { ForbiddenException } from '@nestjs/common';
+import { ForbiddenException, HttpException } from '@nestjs/common';
 import { isIP } from 'node:net';
 import { AuthDeniedException } from '../auth/auth-denied.exception';
 import { AuthResult } from '../auth/auth-result';
@@ -10,10 +10,14 @@ export type AuditKind = (typeof AUDIT_KINDS)[number];
 /** The reason of a 403 from the role check (an authenticated user without the role). */
 export const FORBIDDEN_REASON = 'Forbidden';
 
-/** Every reason a denial can have: the AuthResult names, and `Forbidden`. */
+/** The reasons of a 429 from the per-user limits (src/rate-limit/). */
+export const LIMIT_REASONS = ['RateLimitExceeded', 'QuotaExceeded'];
+
+/** Every reason a denial can have: the AuthResult names, `Forbidden` and the limits. */
 export const AUDIT_REASONS: readonly string[] = [
   ...Object.keys(AuthResult).filter((name) => Number.isNaN(Number(name))),
   FORBIDDEN_REASON,
+  ...LIMIT_REASONS,
 ];
 
 /**
@@ -98,6 +102,9 @@ export function denialRecord(
   } else if (exception instanceof ForbiddenException && request.user) {
     reason = FORBIDDEN_REASON;
     publicKey = request.user.publicKey;
+  } else if (limitReason(exception) && request.user) {
+    reason = limitReason(exception)!;
+    publicKey = request.user.publicKey;
   } else {
     return undefined;
   }
@@ -173,4 +180,12 @@ function isRoleList(value: unknown): value is string[] {
     value.length <= 10 &&
     value.every((role) => typeof role === 'string' && /^[a-z]{1,20}$/.test(role))
   );
+}
+
+/** `RateLimitExceeded` or `QuotaExceeded` for the 429 of a per-user limit. */
+function limitReason(exception: unknown): string | undefined {
+  if (!(exception instanceof HttpException)) return undefined;
+  if (exception.getStatus() !== 429) return undefined; // Too Many Requests
+  const code = (exception.getResponse() as { code?: unknown }).code;
+  return typeof code === 'string' && LIMIT_REASONS.includes(code) ? code : undefined;
 }
