@@ -4,6 +4,7 @@ import type Redis from 'ioredis';
 import request from 'supertest';
 import { REDIS } from '../src/redis/redis.module';
 import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
+import { fail, get, listLocks } from './support/lockouts';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /**
@@ -49,43 +50,12 @@ const ENV = {
   AUTH_IP_BAN_DURATION_SECONDS: '60',
 };
 
-function get(t: TestApp, authorization: string, address: string): request.Test {
-  return t.http
-    .get('/odata/v1')
-    .set('Authorization', authorization)
-    .set('X-Forwarded-For', address);
-}
-
 function expectReason(response: request.Response, status: number, id: number) {
   expect({ status: response.status, id: response.headers['smartstore-api-authresultid'] }).toEqual({
     status,
     id: String(id),
   });
   if (status === 429) expect(response.headers['retry-after']).toMatch(/^[1-9]\d*$/);
-}
-
-async function fail(t: TestApp, publicKey: string, address: string, times = 1) {
-  for (let i = 0; i < times; i++) {
-    const response = await get(t, basic(publicKey, `wrong-secret-${i}-0123456789`), address);
-    expect(response.status).toBe(401);
-  }
-}
-
-interface LockView {
-  id: string;
-  kind: 'key' | 'address';
-  publicKey?: string;
-  address: string;
-  retryAfterSeconds: number;
-}
-
-async function listLocks(t: TestApp): Promise<LockView[]> {
-  const response = await t.http.get('/admin/lockouts').set('Authorization', adminAuth());
-  expect({ status: response.status, body: response.body as unknown }).toEqual({
-    status: 200,
-    body: { value: expect.any(Array) },
-  });
-  return (response.body as { value: LockView[] }).value;
 }
 
 async function eventually(check: () => Promise<void>, timeoutMs = 6000): Promise<void> {

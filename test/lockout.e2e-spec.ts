@@ -7,6 +7,7 @@ import {
   disableApiUser,
   TestApp,
 } from './support/test-app';
+import { fail, get, listLocks } from './support/lockouts';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /**
@@ -31,14 +32,6 @@ async function withApp(env: Record<string, string>, run: (t: TestApp) => Promise
   } finally {
     await t.close();
   }
-}
-
-/** `GET /odata/v1` with these credentials (none when undefined), from `address` when given. */
-function get(t: TestApp, authorization: string | undefined, address?: string): request.Test {
-  const req = t.http.get('/odata/v1');
-  if (authorization !== undefined) req.set('Authorization', authorization);
-  if (address !== undefined) req.set('X-Forwarded-For', address);
-  return req;
 }
 
 function expectReason(response: request.Response, status: number, id: number, desc: string) {
@@ -66,30 +59,6 @@ function expectRetryAfter(response: request.Response, maxSeconds: number) {
   expect(retryAfter).toBeGreaterThanOrEqual(Math.max(1, maxSeconds - 5));
   expect(retryAfter).toBeLessThanOrEqual(maxSeconds);
   expect(response.headers['www-authenticate']).toBeUndefined();
-}
-
-async function fail(t: TestApp, publicKey: string, address: string, times: number) {
-  for (let i = 0; i < times; i++) {
-    const response = await get(t, basic(publicKey, `wrong-secret-${i}-0123456789`), address);
-    expect(response.status).toBe(401);
-  }
-}
-
-interface LockView {
-  id: string;
-  kind: 'key' | 'address';
-  publicKey?: string;
-  address: string;
-  lockedUntil: string;
-  retryAfterSeconds: number;
-}
-
-async function listLocks(t: TestApp): Promise<LockView[]> {
-  const response = await t.http
-    .get('/admin/lockouts')
-    .set('Authorization', adminAuth())
-    .expect(200);
-  return (response.body as { value: LockView[] }).value;
 }
 
 /** Polls until `check` passes (locks end on their own: no fixed sleeps). */
