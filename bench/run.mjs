@@ -6,6 +6,16 @@
 // autocannon. Prints a Markdown table on stdout (progress goes to stderr, so `> table.md` works)
 // and writes the numbers to bench/results/<ISO date>.json and bench/results/latest.json.
 //
+// Two reference servers are measured in the same run, on the same route (GET /odata/v1, the
+// service document) with valid credentials, so the cost of Gatehouse's authentication can be
+// read against what the alternatives cost (see the "ratios" under the table):
+//   - bench/baselines/node-http-basic.mjs: bare node:http with a hand-written Basic check
+//     against one in-memory key pair, the floor;
+//   - bench/baselines/nest-passport-recipe.mjs: the stock NestJS-on-Fastify Passport recipe
+//     (passport-http BasicStrategy, AuthGuard('basic')) with one in-memory user.
+// They are started only for their own scenario and stopped right after it, so one server is
+// under load at a time (Gatehouse and its PostgreSQL stay up, idle, meanwhile).
+//
 //   BENCH_DURATION=10      seconds measured per scenario
 //   BENCH_CONNECTIONS=32   concurrent keep-alive connections
 //   --scenario <text>      only the scenarios whose name contains <text> (repeatable); the
@@ -16,14 +26,17 @@
 // the same cores (2 on the development machine and CI), so the load generator takes CPU away
 // from the server. Absolute req/s are therefore pessimistic; compare runs on the same machine,
 // and compare scenarios with each other through the "× health" ratio, which is measured in the
-// same run under the same handicap.
+// same run under the same handicap. The baselines run under it too, so "hot key ÷ baseline"
+// is comparable across machines only roughly; a baseline has no database to share cores with.
 //
 // To add a scenario, append an object to `scenarios`. To benchmark against another server (a
 // bare Fastify, an older build...), add an entry to `targets` whose `start()` returns a handle
-// from `startServer()`, and point scenarios at it with `target`.
+// from `startServer()`, and point scenarios at it with `target`; mark it `transient` to have it
+// started just for its scenarios (after a quick start-probe-stop check before measuring).
 
 import autocannon from 'autocannon';
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -54,6 +67,14 @@ const settings = {
 // Scenarios: what is measured. `request(ctx)` gets what the target's start() returned.
 // ---------------------------------------------------------------------------------------------
 
+const HOT_KEY = 'authenticated hot key';
+const HEALTH = 'health (no auth)';
+const NODE_HTTP_BASELINE = 'node:http + Basic (baseline)';
+const NEST_RECIPE_BASELINE = 'NestJS + Passport recipe (baseline)';
+
+/** The "ratios" section: hot key req/s divided by each of these scenarios' req/s. */
+const HOT_KEY_RATIOS_TO = [NEST_RECIPE_BASELINE, NODE_HTTP_BASELINE, HEALTH];
+
 const ODATA_LIST_QUERY =
   "$filter=OrderStatus eq 'Complete'&$orderby=OrderTotal desc&$top=50&$count=true";
 
@@ -66,7 +87,7 @@ const scenarios = [
   {
     // Not a no-op: /health runs `SELECT 1`. It is the floor every guarded route stands on
     // (Fastify, Nest's pipeline, one database round trip) without authentication.
-    name: 'health (no auth)',
+    name: HEALTH,
     target: 'gatehouse',
     expectedStatus: 200,
     baseline: true,
@@ -75,7 +96,7 @@ const scenarios = [
   {
     // The same key on every request: what a busy integration costs per call (settings read,
     // user lookup, HMAC verification, last-request batching) on the smallest guarded route.
-    name: 'authenticated hot key',
+    name: HOT_KEY,
     target: 'gatehouse',
     expectedStatus: 200,
     request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
@@ -109,7 +130,31 @@ const scenarios = [
       }
     },
   },
+  {
+    // The floor: the same route and answer with no framework, no database, one in-memory key.
+    name: NODE_HTTP_BASELINE,
+    target: 'node-http-basic',
+    expectedStatus: 200,
+    request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
+    verify: verifyServiceDocument,
+  },
+  {
+    // What "just use the Passport recipe" would cost, before any database or key logic.
+    name: NEST_RECIPE_BASELINE,
+    target: 'nest-passport-recipe',
+    expectedStatus: 200,
+    request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
+    verify: verifyServiceDocument,
+  },
 ];
+
+/** The baselines must answer what Gatehouse answers, or they would be cheaper for nothing. */
+function verifyServiceDocument(body) {
+  const names = JSON.parse(body).value?.map((set) => set.name);
+  if (names?.join() !== 'Customers,Orders,Products') {
+    return `expected the service document's three entity sets, got ${JSON.stringify(names)}`;
+  }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Targets: servers the scenarios run against, started on first use and always stopped.
@@ -168,6 +213,45 @@ const targets = {
     },
   },
 };
+
+/** A server from bench/baselines/, given one in-memory key pair (fresh for every start). */
+function baselineTarget(file) {
+  return {
+    transient: true,
+    async start({ signal, onCrash }) {
+      const user = {
+        publicKey: randomBytes(16).toString('hex'),
+        secretKey: randomBytes(32).toString('hex'),
+      };
+      const port = await freePort();
+      const baseUrl = `http://127.0.0.1:${port}`;
+      const server = await startServer({
+        name: file,
+        command: process.execPath,
+        args: [join(ROOT, 'bench', 'baselines', file)],
+        env: {
+          ...envWithout(GATEHOUSE_ENV),
+          NODE_ENV: 'production',
+          PORT: String(port),
+          BASELINE_PUBLIC_KEY: user.publicKey,
+          BASELINE_SECRET_KEY: user.secretKey,
+        },
+        baseUrl,
+        // They have no /health: ready when the guarded route lets the key through.
+        readyPath: '/odata/v1',
+        readyHeaders: { authorization: basic(user) },
+        readyTimeoutMs: 30_000,
+        stopTimeoutMs: 10_000,
+        signal,
+        onCrash,
+      });
+      return { server, baseUrl, user };
+    },
+  };
+}
+
+targets['node-http-basic'] = baselineTarget('node-http-basic.mjs');
+targets['nest-passport-recipe'] = baselineTarget('nest-passport-recipe.mjs');
 
 /** Gatehouse's configuration variables: none of the caller's may leak into the benchmark. */
 const GATEHOUSE_ENV = [
@@ -237,39 +321,62 @@ async function main() {
   process.on('SIGTERM', onSignal);
 
   const started = new Map(); // target name -> what its start() returned
+  const startTarget = async (name) => {
+    abort.signal.throwIfAborted();
+    log(`starting ${name}`);
+    const ctx = await targets[name].start({
+      signal: abort.signal,
+      // A server that dies mid-run would otherwise be "measured" as a flood of
+      // connection errors until the scenario's time is up.
+      onCrash: (error) => abort.abort(error),
+    });
+    started.set(name, ctx);
+    return ctx;
+  };
+  const stopTarget = async (name) => {
+    const ctx = started.get(name);
+    started.delete(name);
+    log(`stopping ${name}`);
+    await ctx.server.stop().catch((error) => log(`could not stop ${name}: ${error}`));
+  };
   const results = [];
   try {
     if (!args['skip-build']) await build(abort.signal);
-    // All targets up and every scenario probed before anything is measured, so a broken
-    // scenario fails in seconds rather than after minutes of measuring the others.
+    // Every target started and every scenario probed before anything is measured, so a broken
+    // scenario fails in seconds rather than after minutes of measuring the others. Transient
+    // targets (the baselines) are stopped again after their probe: they start in a second.
     const planned = [];
     for (const scenario of selected) {
-      abort.signal.throwIfAborted();
-      let ctx = started.get(scenario.target);
-      if (!ctx) {
-        log(`starting ${scenario.target}`);
-        ctx = await targets[scenario.target].start({
-          signal: abort.signal,
-          // A server that dies mid-run would otherwise be "measured" as a flood of
-          // connection errors until the scenario's time is up.
-          onCrash: (error) => abort.abort(error),
-        });
-        started.set(scenario.target, ctx);
-      }
+      const ctx = started.get(scenario.target) ?? (await startTarget(scenario.target));
       planned.push(await prepareScenario(scenario, ctx, abort.signal));
+      if (targets[scenario.target].transient) await stopTarget(scenario.target);
     }
-    for (const plan of planned) results.push(await measureScenario(plan, abort.signal));
+    // One scenario at a time; a transient target runs only while its scenarios are measured.
+    for (const [index, plan] of planned.entries()) {
+      const { target } = plan.scenario;
+      let current = plan;
+      if (!started.has(target)) {
+        // A new process on a new port (and, for a baseline, a new key): resolve and probe again.
+        current = await prepareScenario(plan.scenario, await startTarget(target), abort.signal);
+      }
+      results.push(await measureScenario(current, abort.signal));
+      const usedLater = planned.slice(index + 1).some((p) => p.scenario.target === target);
+      if (targets[target].transient && !usedLater) await stopTarget(target);
+    }
   } finally {
-    for (const [name, ctx] of started) {
-      log(`stopping ${name}`);
-      await ctx.server.stop().catch((error) => log(`could not stop ${name}: ${error}`));
-    }
+    for (const name of [...started.keys()]) await stopTarget(name);
   }
 
   const baseline = results.find((r) => r.baseline);
   for (const r of results) {
     r.ratioToBaseline = baseline ? round(r.reqPerSec / baseline.reqPerSec, 3) : null;
   }
+  const hotKey = results.find((r) => r.name === HOT_KEY);
+  const ratios = HOT_KEY_RATIOS_TO.map((name) => {
+    const other = results.find((r) => r.name === name);
+    const ratio = hotKey && other?.reqPerSec ? round(hotKey.reqPerSec / other.reqPerSec, 3) : null;
+    return { numerator: HOT_KEY, denominator: name, ratio };
+  });
   const report = {
     date: new Date().toISOString(),
     machine: machineInfo(),
@@ -277,6 +384,8 @@ async function main() {
     settings,
     baseline: baseline?.name ?? null,
     scenarios: results,
+    // req/s of the hot key divided by req/s of each: below 1, Gatehouse is slower by that much.
+    ratios,
   };
 
   process.stdout.write(markdown(report));
@@ -429,7 +538,8 @@ async function build(signal) {
 }
 
 /**
- * Starts a server process and waits until GET <baseUrl><readyPath> answers 200. The handle's
+ * Starts a server process and waits until GET <baseUrl><readyPath> (with readyHeaders) answers
+ * 200. The handle's
  * stop() sends SIGTERM, waits for the exit (SIGKILL after stopTimeoutMs), then runs cleanup();
  * it is safe to call more than once. If the start fails, the process is stopped and cleaned up
  * before the error is thrown. If the process exits on its own after a successful start,
@@ -443,6 +553,7 @@ async function startServer({
   cwd = ROOT,
   baseUrl,
   readyPath = '/health',
+  readyHeaders = {},
   readyTimeoutMs = 60_000,
   stopTimeoutMs = 30_000,
   cleanup = async () => {},
@@ -496,6 +607,7 @@ async function startServer({
       }
       try {
         const response = await fetch(`${baseUrl}${readyPath}`, {
+          headers: readyHeaders,
           signal: AbortSignal.timeout(2000),
         });
         await response.arrayBuffer();
@@ -580,6 +692,10 @@ function markdown(report) {
         `| ${r.name} | ${r.expectedStatus} | ${fmt(r.reqPerSec, 0)} | ${fmt(r.latencyMs.p50, 2)} ` +
         `| ${fmt(r.latencyMs.p99, 2)} | ${r.errors} | ${fmt(r.ratioToBaseline, 2)} |`,
     ),
+    '',
+    `Ratios (req/s of "${HOT_KEY}" divided by req/s of the other; n/a when not run):`,
+    '',
+    ...report.ratios.map((r) => `- ${r.numerator} ÷ ${r.denominator}: ${fmt(r.ratio, 2)}`),
     '',
   ];
   return `${lines.join('\n')}\n`;
