@@ -1,4 +1,4 @@
-import { basic, createApiUser, createTestApp, disableApiUser, TestApp } from './support/test-app';
+import { basic, createApiUser, disableApiUser, withApp } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /** One database for the file; each app below is a differently configured instance on it. */
@@ -8,18 +8,9 @@ beforeAll(async () => {
 });
 afterAll(() => db.drop());
 
-async function withApp(env: Record<string, string>, run: (t: TestApp) => Promise<void>) {
-  const t = await createTestApp(env, db);
-  try {
-    await run(t);
-  } finally {
-    await t.close();
-  }
-}
-
 describe('AUTH_RESPONSE_MODE=mashery', () => {
   it('answers a missing or non-Basic header with 401 and the challenge', () =>
-    withApp({ AUTH_RESPONSE_MODE: 'mashery', AUTH_REALM: 'Mashery' }, async (t) => {
+    withApp(db, { AUTH_RESPONSE_MODE: 'mashery', AUTH_REALM: 'Mashery' }, async (t) => {
       for (const header of [undefined, 'Bearer token']) {
         const req = t.http.get('/odata/v1');
         if (header) req.set('Authorization', header);
@@ -32,6 +23,7 @@ describe('AUTH_RESPONSE_MODE=mashery', () => {
 
   it('answers them with 403 and no challenge when KEEP_MASHERY_DEFAULT_RESPONSE_CODE=true', () =>
     withApp(
+      db,
       { AUTH_RESPONSE_MODE: 'mashery', KEEP_MASHERY_DEFAULT_RESPONSE_CODE: 'true' },
       async (t) => {
         const response = await t.http.get('/odata/v1').expect(403);
@@ -44,7 +36,7 @@ describe('AUTH_RESPONSE_MODE=mashery', () => {
     ));
 
   it('answers malformed headers, unknown, disabled and wrong credentials with 403 ERR_403_NOT_AUTHORIZED', () =>
-    withApp({ AUTH_RESPONSE_MODE: 'mashery' }, async (t) => {
+    withApp(db, { AUTH_RESPONSE_MODE: 'mashery' }, async (t) => {
       const user = await createApiUser(t);
       const disabled = await createApiUser(t);
       await disableApiUser(t, disabled.id);
@@ -70,7 +62,7 @@ describe('AUTH_RESPONSE_MODE=mashery', () => {
 
 describe('AUTH_CONCEAL_REASONS=true', () => {
   it('reports unknown key, disabled user and wrong secret all as reason 3', () =>
-    withApp({ AUTH_CONCEAL_REASONS: 'true' }, async (t) => {
+    withApp(db, { AUTH_CONCEAL_REASONS: 'true' }, async (t) => {
       const user = await createApiUser(t);
       const disabled = await createApiUser(t);
       await disableApiUser(t, disabled.id);
@@ -93,7 +85,7 @@ describe('AUTH_CONCEAL_REASONS=true', () => {
     }));
 
   it('still reports a malformed header as reason 2', () =>
-    withApp({ AUTH_CONCEAL_REASONS: 'true' }, async (t) => {
+    withApp(db, { AUTH_CONCEAL_REASONS: 'true' }, async (t) => {
       const response = await t.http.get('/odata/v1').expect(401);
       expect(response.headers['smartstore-api-authresultid']).toBe('2');
     }));
@@ -102,13 +94,13 @@ describe('AUTH_CONCEAL_REASONS=true', () => {
 describe('NODE_ENV=production (reason 1, SslRequired)', () => {
   let user: Awaited<ReturnType<typeof createApiUser>>;
   beforeAll(() =>
-    withApp({}, async (t) => {
+    withApp(db, {}, async (t) => {
       user = await createApiUser(t);
     }),
   );
 
   it('answers a cleartext request with 421 and no challenge, before looking at credentials', () =>
-    withApp({ NODE_ENV: 'production' }, async (t) => {
+    withApp(db, { NODE_ENV: 'production' }, async (t) => {
       const response = await t.http
         .get('/odata/v1')
         .set('Authorization', basic(user.publicKey, user.secretKey))
@@ -127,7 +119,7 @@ describe('NODE_ENV=production (reason 1, SslRequired)', () => {
     }));
 
   it('believes X-Forwarded-Proto from a proxy that TRUST_PROXY names', () =>
-    withApp({ NODE_ENV: 'production', TRUST_PROXY: '127.0.0.1,::1' }, async (t) => {
+    withApp(db, { NODE_ENV: 'production', TRUST_PROXY: '127.0.0.1,::1' }, async (t) => {
       const auth = basic(user.publicKey, user.secretKey);
       await t.http
         .get('/odata/v1')
@@ -143,7 +135,7 @@ describe('NODE_ENV=production (reason 1, SslRequired)', () => {
     }));
 
   it('does not believe a proxy outside TRUST_PROXY', () =>
-    withApp({ NODE_ENV: 'production', TRUST_PROXY: '10.1.2.3' }, async (t) => {
+    withApp(db, { NODE_ENV: 'production', TRUST_PROXY: '10.1.2.3' }, async (t) => {
       await t.http
         .get('/odata/v1')
         .set('X-Forwarded-Proto', 'https')

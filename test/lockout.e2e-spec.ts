@@ -6,6 +6,7 @@ import {
   createTestApp,
   disableApiUser,
   TestApp,
+  withApp,
 } from './support/test-app';
 import { fail, get, listLocks } from './support/lockouts';
 import { createTestDatabase, TestDatabase } from './support/test-database';
@@ -24,15 +25,6 @@ beforeAll(async () => {
   db = await createTestDatabase();
 });
 afterAll(() => db.drop());
-
-async function withApp(env: Record<string, string>, run: (t: TestApp) => Promise<void>) {
-  const t = await createTestApp(env, db);
-  try {
-    await run(t);
-  } finally {
-    await t.close();
-  }
-}
 
 function expectReason(response: request.Response, status: number, id: number, desc: string) {
   expect({ status: response.status, id: response.headers['smartstore-api-authresultid'] }).toEqual({
@@ -253,6 +245,7 @@ describe('locks and bans (AUTH_LOCKOUT_ATTEMPTS=3, AUTH_IP_BAN_ATTEMPTS=6)', () 
 describe('expiry (AUTH_*_DURATION_SECONDS=1)', () => {
   it('ends locks and bans on their own', () =>
     withApp(
+      db,
       {
         ...TRUST_LOOPBACK,
         AUTH_LOCKOUT_ATTEMPTS: '2',
@@ -281,6 +274,7 @@ describe('expiry (AUTH_*_DURATION_SECONDS=1)', () => {
 describe('AUTH_CONCEAL_REASONS=true', () => {
   it('answers a lock exactly as a wrong secret (3): 401 with the challenge, no Retry-After', () =>
     withApp(
+      db,
       { ...TRUST_LOOPBACK, AUTH_CONCEAL_REASONS: 'true', AUTH_LOCKOUT_ATTEMPTS: '2' },
       async (t) => {
         const user = await createApiUser(t);
@@ -303,6 +297,7 @@ describe('AUTH_CONCEAL_REASONS=true', () => {
 
   it('leaves a ban (7, about the address, not the key) at 429', () =>
     withApp(
+      db,
       { ...TRUST_LOOPBACK, AUTH_CONCEAL_REASONS: 'true', AUTH_IP_BAN_ATTEMPTS: '2' },
       async (t) => {
         await fail(t, 'unknown-a-00000', '203.0.113.5', 1);
@@ -315,6 +310,7 @@ describe('AUTH_CONCEAL_REASONS=true', () => {
 describe('switching off with 0 attempts', () => {
   it('AUTH_LOCKOUT_ATTEMPTS=0 and AUTH_IP_BAN_ATTEMPTS=0: no lock, no ban, ever', () =>
     withApp(
+      db,
       { ...TRUST_LOOPBACK, AUTH_LOCKOUT_ATTEMPTS: '0', AUTH_IP_BAN_ATTEMPTS: '0' },
       async (t) => {
         const user = await createApiUser(t);
@@ -327,6 +323,7 @@ describe('switching off with 0 attempts', () => {
 
   it('AUTH_LOCKOUT_ATTEMPTS=0 alone: a key is never locked, its address is still banned', () =>
     withApp(
+      db,
       { ...TRUST_LOOPBACK, AUTH_LOCKOUT_ATTEMPTS: '0', AUTH_IP_BAN_ATTEMPTS: '4' },
       async (t) => {
         const user = await createApiUser(t);
@@ -338,6 +335,7 @@ describe('switching off with 0 attempts', () => {
 
   it('AUTH_IP_BAN_ATTEMPTS=0 alone: an address is never banned, a key is still locked', () =>
     withApp(
+      db,
       { ...TRUST_LOOPBACK, AUTH_LOCKOUT_ATTEMPTS: '2', AUTH_IP_BAN_ATTEMPTS: '0' },
       async (t) => {
         const user = await createApiUser(t);
@@ -351,7 +349,7 @@ describe('switching off with 0 attempts', () => {
 
 describe('the client address without TRUST_PROXY', () => {
   it('is the socket peer: X-Forwarded-For cannot spread attempts over invented addresses', () =>
-    withApp({ AUTH_LOCKOUT_ATTEMPTS: '3', AUTH_RESPONSE_MODE: 'mashery' }, async (t) => {
+    withApp(db, { AUTH_LOCKOUT_ATTEMPTS: '3', AUTH_RESPONSE_MODE: 'mashery' }, async (t) => {
       const user = await createApiUser(t);
       for (let i = 0; i < 3; i++) {
         const response = await get(t, basic(user.publicKey, `wrong-${i}-000000`), `10.9.9.${i}`);

@@ -3,20 +3,11 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { AuditEvent } from './audit-event.entity';
 import { AuditQueryDto, instant } from './audit-query.dto';
+import type { AuditRecord } from './audit-record';
 
 /** An audit event as `GET /admin/audit` shows it. */
-export interface AuditEventView {
-  id: string;
-  occurredAt: Date;
-  kind: string;
-  publicKey: string | null;
-  clientAddress: string | null;
-  reason: string | null;
-  action: string | null;
-  target: string | null;
-  actor: string | null;
-  details: Record<string, unknown> | null;
-}
+/** An audit event as `GET /admin/audit` shows it: the record as written, with its id. */
+export type AuditEventView = Omit<AuditRecord, 'kind'> & { id: string; kind: string };
 
 /** The audit trail's reader: filters, newest first, keyset paging. */
 @Injectable()

@@ -86,3 +86,17 @@ export async function disableApiUser(t: TestApp, id: string): Promise<void> {
     .send({ enabled: false })
     .expect(200);
 }
+
+/** Runs `run` against an app configured with `env` on `db`, and closes the app afterwards. */
+export async function withApp(
+  db: TestDatabase,
+  env: Record<string, string>,
+  run: (t: TestApp) => Promise<void>,
+): Promise<void> {
+  const t = await createTestApp(env, db);
+  try {
+    await run(t);
+  } finally {
+    await t.close();
+  }
+}
