@@ -3,6 +3,7 @@ import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { ApiUsersModule } from './api-users/api-users.module';
 import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
+import { ChangeFeedModule } from './change-feed/change-feed.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { createValidationPipe } from './common/validation.pipe';
 import { AppConfigModule } from './config/config.module';
@@ -22,6 +23,7 @@ export class AppModule {
       imports: [
         AppConfigModule.forRoot(env),
         DatabaseModule,
+        ChangeFeedModule,
         RedisModule,
         AuthModule,
         // After AuthModule: its global guard must run after the authentication guard.

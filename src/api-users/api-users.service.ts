@@ -2,6 +2,7 @@ import { ConflictException, Injectable, NotFoundException } from '@nestjs/common
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, QueryFailedError, Repository } from 'typeorm';
 import { hashSecret } from '../auth/secret-hash';
+import { ChangeFeed } from '../change-feed/change-feed.service';
 import { AppConfig } from '../config/app-config';
 import { ApiUser, Role } from './api-user.entity';
 import { generatePublicKey, generateSecretKey } from './api-keys';
@@ -33,16 +34,17 @@ export interface ApiUserView {
 /** The answer to a create or a secret rotation: the only time the secret is shown. */
 export type ApiUserWithSecret = ApiUserView & { secretKey: string };
 
-export type UserForAuthentication = Pick<
-  ApiUser,
-  'id' | 'name' | 'publicKey' | 'roles' | 'enabled' | 'secretHash'
->;
-
-/**
- * Limits read while authenticating are trusted this long (ms): the rate-limit guard, which
- * runs right after authentication, then needs no query of its own.
- */
-const AUTHENTICATION_LIMITS_TTL_MS = 1000;
+/** What authentication reads of a user (and caches: see CredentialsService). */
+export interface UserForAuthentication {
+  id: string;
+  name: string;
+  publicKey: string;
+  roles: Role[];
+  enabled: boolean;
+  secretHash: string;
+  /** Read with the rest, so that the rate-limit guard needs no query of its own. */
+  limits: StoredLimits;
+}
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Serialises every change that could leave the API without an enabled admin. */
@@ -50,13 +52,11 @@ const ADMIN_LOCK_SQL = `SELECT pg_advisory_xact_lock(hashtext('gatehouse:admins'
 
 @Injectable()
 export class ApiUsersService {
-  /** The limits each user's latest authentication read, with when (see `limitsFor`). */
-  private readonly authenticationLimits = new Map<string, { limits: StoredLimits; at: number }>();
-
   constructor(
     @InjectRepository(ApiUser) private readonly repository: Repository<ApiUser>,
     private readonly lastRequests: LastRequestService,
     private readonly config: AppConfig,
+    private readonly changes: ChangeFeed,
   ) {}
 
   async findForAuthentication(publicKey: string): Promise<UserForAuthentication | null> {
@@ -67,26 +67,16 @@ export class ApiUsersService {
       .addSelect('u.secretHash')
       .where('u.publicKey = :publicKey', { publicKey })
       .getOne();
-    // Same row, same query: the limits come for free and spare the rate-limit guard a query.
-    if (user) this.rememberLimits(user);
-    return user;
-  }
-
-  /**
-   * The user's stored limits as of this request: those its authentication just read, or
-   * (should authentication not have read them) from the database. Null for an unknown user.
-   */
-  async limitsFor(userId: string): Promise<StoredLimits | null> {
-    const now = Date.now();
-    const remembered = this.authenticationLimits.get(userId);
-    if (remembered && now - remembered.at <= AUTHENTICATION_LIMITS_TTL_MS) {
-      return remembered.limits;
-    }
-    const user = await this.repository.findOne({
-      select: { id: true, rateLimitRequests: true, rateLimitWindowSeconds: true, dailyQuota: true },
-      where: { id: userId },
-    });
-    return user ? storedLimits(user) : null;
+    if (!user) return null;
+    return {
+      id: user.id,
+      name: user.name,
+      publicKey: user.publicKey,
+      roles: user.roles,
+      enabled: user.enabled,
+      secretHash: user.secretHash,
+      limits: storedLimits(user),
+    };
   }
 
   async list(): Promise<ApiUserView[]> {
@@ -119,6 +109,7 @@ export class ApiUsersService {
       }
       throw error;
     }
+    await this.changes.settle();
     return { ...this.toView(await this.findOrFail(this.repository.manager, user.id)), secretKey };
   }
 
@@ -139,7 +130,7 @@ export class ApiUsersService {
       }
       return this.toView(await this.findOrFail(manager, id));
     });
-    this.authenticationLimits.delete(id);
+    await this.changes.settle();
     return view;
   }
 
@@ -150,6 +141,7 @@ export class ApiUsersService {
       { secretHash: hashSecret(secretKey) },
     );
     if (!result.affected) throw notFound();
+    await this.changes.settle();
     return { ...(await this.get(id)), secretKey };
   }
 
@@ -160,7 +152,7 @@ export class ApiUsersService {
       await this.assertAnotherAdminRemains(manager, user, false);
       await manager.delete(ApiUser, { id });
     });
-    this.authenticationLimits.delete(id);
+    await this.changes.settle();
   }
 
   /** 404 unless a user has this id. */
@@ -225,17 +217,6 @@ export class ApiUsersService {
   private assertUuid(id: string): string {
     if (!UUID.test(id)) throw notFound();
     return id;
-  }
-
-  private rememberLimits(user: ApiUser): void {
-    const now = Date.now();
-    // Entries are only useful for a second: drop the stale ones now and then.
-    if (this.authenticationLimits.size >= 10_000) {
-      for (const [id, entry] of this.authenticationLimits) {
-        if (now - entry.at > AUTHENTICATION_LIMITS_TTL_MS) this.authenticationLimits.delete(id);
-      }
-    }
-    this.authenticationLimits.set(user.id, { limits: storedLimits(user), at: now });
   }
 
   /** The columns for the limits a create or update names (none when it names none). */

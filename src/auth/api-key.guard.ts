@@ -46,7 +46,7 @@ export class ApiKeyGuard implements CanActivate {
     );
     const settings = availableWhenDisabled
       ? undefined
-      : (rememberedSettings(request.raw) ?? (await this.settings.get()));
+      : (rememberedSettings(request.raw) ?? (await this.settings.current()));
     if (settings && !settings.apiEnabled) {
       throw new AuthDeniedException(AuthResult.ApiDisabled);
     }

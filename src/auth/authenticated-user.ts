@@ -1,4 +1,5 @@
 import type { Role } from '../api-users/api-user.entity';
+import type { StoredLimits } from '../api-users/limits';
 
 /** What the guard puts on `request.user` for the handlers. Never holds the secret. */
 export interface AuthenticatedUser {
@@ -6,6 +7,8 @@ export interface AuthenticatedUser {
   name: string;
   publicKey: string;
   roles: Role[];
+  /** The user's own limits as authentication read them (for the rate-limit guard). */
+  limits: StoredLimits;
 }
 
 declare module 'fastify' {

@@ -1,5 +1,7 @@
 import { ApiUsersService, UserForAuthentication } from '../api-users/api-users.service';
 import { LastRequestService } from '../api-users/last-request.service';
+import { Change, ChangeFeed, ChangeSubscriber } from '../change-feed/change-feed.service';
+import { AppConfig } from '../config/app-config';
 import { DatabaseUnavailableException } from '../database/database-unavailable.exception';
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
@@ -15,12 +17,35 @@ const enabledUser: UserForAuthentication = {
   roles: ['read'],
   enabled: true,
   secretHash: hashSecret(SECRET),
+  limits: { rateLimitRequests: null, rateLimitWindowSeconds: null, dailyQuota: null },
 };
 
+const config = {
+  authCache: { ttlSeconds: 60, staleSeconds: 300, maxEntries: 100 },
+} as AppConfig;
+
+/** A change feed that listens and lets the test announce changes. */
+function fakeFeed() {
+  const subscribers: ChangeSubscriber[] = [];
+  const feed = {
+    listening: true,
+    version: 0,
+    subscribe: (subscriber: ChangeSubscriber) => subscribers.push(subscriber),
+    announce(change: Change) {
+      feed.version++;
+      for (const subscriber of subscribers) subscriber.onChange(change);
+    },
+  };
+  return feed;
+}
+
 function setUp(found: UserForAuthentication | null | Error) {
+  const lookups: string[] = [];
   const apiUsers = {
-    findForAuthentication: () =>
-      found instanceof Error ? Promise.reject(found) : Promise.resolve(found),
+    findForAuthentication: (publicKey: string) => {
+      lookups.push(publicKey);
+      return found instanceof Error ? Promise.reject(found) : Promise.resolve(found);
+    },
   } as unknown as ApiUsersService;
   const touched: string[] = [];
   const lastRequests = { touch: (id: string) => touched.push(id) } as unknown as LastRequestService;
@@ -31,10 +56,19 @@ function setUp(found: UserForAuthentication | null | Error) {
     verifications.push(stored);
     return verify(secret, stored);
   };
+  const feed = fakeFeed();
   return {
-    service: new CredentialsService(apiUsers, lastRequests, secrets),
+    service: new CredentialsService(
+      apiUsers,
+      lastRequests,
+      secrets,
+      config,
+      feed as unknown as ChangeFeed,
+    ),
     verifications,
     touched,
+    lookups,
+    feed,
   };
 }
 
@@ -56,6 +90,7 @@ describe('CredentialsService', () => {
       name: 'connector',
       publicKey: 'known-public-key',
       roles: ['read'],
+      limits: enabledUser.limits,
     });
     expect(touched).toEqual([enabledUser.id]);
   });
@@ -86,5 +121,36 @@ describe('CredentialsService', () => {
   it('turns a failing lookup into a 503, never a credential failure', async () => {
     const { service } = setUp(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
     await expect(service.verify('k', SECRET)).rejects.toBeInstanceOf(DatabaseUnavailableException);
+  });
+
+  it('answers repeated requests from the cache, wrong secrets included', async () => {
+    const { service, lookups, verifications } = setUp(enabledUser);
+    await service.verify('known-public-key', SECRET);
+    await service.verify('known-public-key', SECRET);
+    expect(await reasonOf(service.verify('known-public-key', 'wrong-secret-000000'))).toBe(
+      AuthResult.InvalidCredentials,
+    );
+    expect(lookups).toEqual(['known-public-key']);
+    expect(verifications).toHaveLength(3);
+  });
+
+  it('reads an unknown key every time rather than caching its absence', async () => {
+    const { service, lookups } = setUp(null);
+    await service.verify('nobody', SECRET).catch(() => undefined);
+    await service.verify('nobody', SECRET).catch(() => undefined);
+    expect(lookups).toEqual(['nobody', 'nobody']);
+  });
+
+  it('reads a user again after a change to its key, and only to its key', async () => {
+    const { service, lookups, feed } = setUp(enabledUser);
+    await service.verify('known-public-key', SECRET);
+    feed.announce({ table: 'api_users', keys: ['another-key'] });
+    await service.verify('known-public-key', SECRET);
+    expect(lookups).toHaveLength(1);
+    feed.announce({ table: 'api_users', keys: ['known-public-key'] });
+    await service.verify('known-public-key', SECRET);
+    feed.announce({ table: 'api_users' }); // TRUNCATE: every key
+    await service.verify('known-public-key', SECRET);
+    expect(lookups).toHaveLength(3);
   });
 });

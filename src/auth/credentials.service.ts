@@ -1,20 +1,54 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ApiUsersService, UserForAuthentication } from '../api-users/api-users.service';
 import { LastRequestService } from '../api-users/last-request.service';
+import { ChangeFeed } from '../change-feed/change-feed.service';
+import { ReadThroughCache } from '../change-feed/read-through-cache';
+import { AppConfig } from '../config/app-config';
 import { DatabaseUnavailableException } from '../database/database-unavailable.exception';
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
 import { AuthenticatedUser } from './authenticated-user';
 import { SecretHashService } from './secret-hash.service';
 
-/** Checks a public key and secret against the stored API users (reasons 4, 5, 3 in order). */
+/** A stale answer is logged at most this often (ms). */
+const STALE_LOG_INTERVAL_MS = 60_000;
+
+/**
+ * Checks a public key and secret against the stored API users (reasons 4, 5, 3 in order).
+ *
+ * Users are read through a cache keyed by public key (see ReadThroughCache): in the steady
+ * state a request costs no database round trip, only the HMAC check of its secret. The cache
+ * holds the stored row (its hash, never a secret), so a wrong secret is refused from the cache
+ * too. A change to a user reaches every instance through the change feed before its next request.
+ */
 @Injectable()
 export class CredentialsService {
+  private readonly logger = new Logger('CredentialsService');
+  private readonly users: ReadThroughCache<UserForAuthentication>;
+  private lastStaleLog = 0;
+
   constructor(
     private readonly apiUsers: ApiUsersService,
     private readonly lastRequests: LastRequestService,
     private readonly secrets: SecretHashService,
-  ) {}
+    config: AppConfig,
+    changes: ChangeFeed,
+  ) {
+    this.users = new ReadThroughCache(changes, {
+      ttlMs: config.authCache.ttlSeconds * 1000,
+      staleMs: config.authCache.staleSeconds * 1000,
+      maxEntries: config.authCache.maxEntries,
+      onStale: (error) => this.logStale(error),
+    });
+    changes.subscribe({
+      onChange: (change) => {
+        if (change.table !== 'api_users') return;
+        if (change.keys) for (const key of change.keys) this.users.delete(key);
+        else this.users.clear();
+      },
+      onReset: () => this.users.clear(),
+    });
+  }
 
   async verify(publicKey: string, secret: string): Promise<AuthenticatedUser> {
     const user = await this.find(publicKey);
@@ -25,7 +59,13 @@ export class CredentialsService {
     if (!user.enabled) throw new AuthDeniedException(AuthResult.UserDisabled);
     if (!secretMatches) throw new AuthDeniedException(AuthResult.InvalidCredentials);
     this.lastRequests.touch(user.id);
-    return { id: user.id, name: user.name, publicKey: user.publicKey, roles: user.roles };
+    return {
+      id: user.id,
+      name: user.name,
+      publicKey: user.publicKey,
+      roles: user.roles,
+      limits: user.limits,
+    };
   }
 
   /**
@@ -40,10 +80,20 @@ export class CredentialsService {
 
   private async find(publicKey: string): Promise<UserForAuthentication | null> {
     try {
-      return await this.apiUsers.findForAuthentication(publicKey);
+      return await this.users.get(publicKey, () => this.apiUsers.findForAuthentication(publicKey));
     } catch (error) {
       // A database failure must never read as a credential failure.
       throw new DatabaseUnavailableException(error);
     }
+  }
+
+  private logStale(error: unknown): void {
+    const now = Date.now();
+    if (now - this.lastStaleLog < STALE_LOG_INTERVAL_MS) return;
+    this.lastStaleLog = now;
+    this.logger.warn(
+      `Database unreachable; serving users verified in the last ` +
+        `AUTH_CACHE_STALE_SECONDS from the cache (${String(error)})`,
+    );
   }
 }

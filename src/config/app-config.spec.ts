@@ -42,6 +42,7 @@ describe('loadConfig', () => {
         dailyQuota: null,
         redisUrl: undefined,
         auditRetentionDays: 90,
+        authCache: { ttlSeconds: 60, staleSeconds: 300, maxEntries: 100_000 },
       });
     });
 
@@ -103,6 +104,9 @@ describe('loadConfig', () => {
         DAILY_QUOTA: '5000',
         REDIS_URL: 'redis://127.0.0.1:6379/2',
         AUDIT_RETENTION_DAYS: '30',
+        AUTH_CACHE_TTL_SECONDS: '0',
+        AUTH_CACHE_STALE_SECONDS: '30',
+        AUTH_CACHE_MAX_ENTRIES: '500',
       });
       expect(config).toEqual({
         port: 8443,
@@ -126,6 +130,7 @@ describe('loadConfig', () => {
         dailyQuota: 5000,
         redisUrl: 'redis://127.0.0.1:6379/2',
         auditRetentionDays: 30,
+        authCache: { ttlSeconds: 0, staleSeconds: 30, maxEntries: 500 },
       });
     });
 
@@ -238,6 +243,9 @@ describe('loadConfig', () => {
       ['DAILY_QUOTA', 'lots'],
       ['REDIS_URL', 'http://localhost:6379'],
       ['AUDIT_RETENTION_DAYS', '0'],
+      ['AUTH_CACHE_TTL_SECONDS', '3601'],
+      ['AUTH_CACHE_STALE_SECONDS', '-1'],
+      ['AUTH_CACHE_MAX_ENTRIES', '0'],
     ])('%s=%j', (name, value) => {
       const error = configError({ [name]: value });
       expect(error.message).toMatch(new RegExp(`^${name}: \\S`));

@@ -46,6 +46,16 @@ export abstract class AppConfig {
   abstract readonly redisUrl: string | undefined;
   /** Audit events older than this are deleted. */
   abstract readonly auditRetentionDays: number;
+  /** The credential and settings caches (src/change-feed/read-through-cache.ts). */
+  abstract readonly authCache: AuthCachePolicy;
+}
+
+export interface AuthCachePolicy {
+  /** A cached entry answers without a database read this long (0: always read). */
+  ttlSeconds: number;
+  /** While the database is down, an entry read this recently still answers (0: never). */
+  staleSeconds: number;
+  maxEntries: number;
 }
 
 export interface AttemptPolicy {
@@ -158,6 +168,15 @@ const schema = z
     AUDIT_RETENTION_DAYS: wholeNumber('must be a whole number of days 1-3650')
       .refine((n) => n >= 1 && n <= 3650, 'must be a whole number of days 1-3650')
       .default(90),
+    AUTH_CACHE_TTL_SECONDS: wholeNumber('must be a whole number of seconds 0-3600')
+      .refine((n) => n <= 3600, 'must be a whole number of seconds 0-3600')
+      .default(60),
+    AUTH_CACHE_STALE_SECONDS: wholeNumber('must be a whole number of seconds 0-86400')
+      .refine((n) => n <= 86_400, 'must be a whole number of seconds 0-86400')
+      .default(300),
+    AUTH_CACHE_MAX_ENTRIES: wholeNumber('must be a whole number 1-10000000')
+      .refine((n) => n >= 1 && n <= 10_000_000, 'must be a whole number 1-10000000')
+      .default(100_000),
   })
   .superRefine((env, ctx) => {
     const pairs = [
@@ -241,5 +260,10 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     dailyQuota: e.DAILY_QUOTA ?? null,
     redisUrl: e.REDIS_URL,
     auditRetentionDays: e.AUDIT_RETENTION_DAYS,
+    authCache: {
+      ttlSeconds: e.AUTH_CACHE_TTL_SECONDS,
+      staleSeconds: e.AUTH_CACHE_STALE_SECONDS,
+      maxEntries: e.AUTH_CACHE_MAX_ENTRIES,
+    },
   };
 }

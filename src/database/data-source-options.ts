@@ -10,6 +10,7 @@ import { CreateApiUsersAndSettings1763900000000 } from './migrations/17639000000
 import { CreateShopTables1763990000000 } from './migrations/1763990000000-CreateShopTables';
 import { CreateAuditEvents1764000000000 } from './migrations/1764000000000-CreateAuditEvents';
 import { AddRateLimitsAndUsage1764000100000 } from './migrations/1764000100000-AddRateLimitsAndUsage';
+import { NotifyAuthChanges1764100000000 } from './migrations/1764100000000-NotifyAuthChanges';
 
 /**
  * The one description of Gatehouse's database, used by the app (`TypeOrmModule`), by the
@@ -26,6 +27,7 @@ export function dataSourceOptions(url: string): DataSourceOptions {
       CreateShopTables1763990000000,
       CreateAuditEvents1764000000000,
       AddRateLimitsAndUsage1764000100000,
+      NotifyAuthChanges1764100000000,
     ],
     migrationsTableName: 'migrations',
     synchronize: false,

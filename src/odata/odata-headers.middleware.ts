@@ -17,7 +17,7 @@ export class ODataHeadersMiddleware implements NestMiddleware {
     response.setHeader('OData-Version', '4.0');
     response.setHeader('Smartstore-Api-Version', API_VERSION);
     try {
-      const settings = await this.settings.get();
+      const settings = await this.settings.current();
       rememberSettings(request, settings);
       response.setHeader('Smartstore-Api-MaxTop', String(settings.maxTop));
       next();

@@ -291,7 +291,7 @@ export class ODataController {
   }
 
   private async maxTop(request: FastifyRequest): Promise<number> {
-    return (rememberedSettings(request.raw) ?? (await this.settings.get())).maxTop;
+    return (rememberedSettings(request.raw) ?? (await this.settings.current())).maxTop;
   }
 }
 

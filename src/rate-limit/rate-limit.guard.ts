@@ -9,7 +9,6 @@ import {
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Role } from '../api-users/api-user.entity';
-import { ApiUsersService } from '../api-users/api-users.service';
 import { EffectiveLimits, effectiveLimits } from '../api-users/limits';
 import { REQUIRED_ROLES } from '../auth/auth.decorators';
 import { AppConfig } from '../config/app-config';
@@ -21,7 +20,6 @@ import { Policy, PolicyOutcome, rateLimitField, rateLimitPolicyField } from './r
 const SECONDS_PER_DAY = 86_400;
 /** A counter failure is logged at most this often (ms). */
 const FAILURE_LOG_INTERVAL_MS = 60_000;
-const NO_OVERRIDES = { rateLimitRequests: null, rateLimitWindowSeconds: null, dailyQuota: null };
 
 interface ActivePolicy extends Policy {
   /** The counter's key: per user; the quota's names its UTC day. */
@@ -51,7 +49,6 @@ export class RateLimitGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly counters: RateLimitCounters,
-    private readonly apiUsers: ApiUsersService,
     private readonly usage: UsageService,
     private readonly config: AppConfig,
   ) {}
@@ -65,12 +62,7 @@ export class RateLimitGuard implements CanActivate {
     if (!user || this.isAdminApi(context)) return true;
 
     const now = Date.now();
-    const stored = await this.apiUsers.limitsFor(user.id);
-    const policies = activePolicies(
-      effectiveLimits(stored ?? NO_OVERRIDES, this.config),
-      user.id,
-      now,
-    );
+    const policies = activePolicies(effectiveLimits(user.limits, this.config), user.id, now);
     const outcomes: PolicyOutcome[] = [];
     for (const policy of policies) {
       const counted = await this.count(policy);

@@ -1,6 +1,5 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { ApiUsersModule } from '../api-users/api-users.module';
 import { REDIS, RedisClient } from '../redis/redis.module';
 import { UsageModule } from '../usage/usage.module';
 import { RateLimitCounters } from './rate-limit-counters';
@@ -12,7 +11,7 @@ import { RateLimitGuard } from './rate-limit.guard';
  * AuthModule. Counters live in Redis when REDIS_URL is set, in memory otherwise.
  */
 @Module({
-  imports: [ApiUsersModule, UsageModule],
+  imports: [UsageModule],
   providers: [
     {
       provide: RateLimitCounters,

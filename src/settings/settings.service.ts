@@ -1,6 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { ChangeFeed } from '../change-feed/change-feed.service';
+import { ReadThroughCache } from '../change-feed/read-through-cache';
+import { AppConfig } from '../config/app-config';
 import { DatabaseUnavailableException } from '../database/database-unavailable.exception';
 import { UpdateSettingsDto } from './dto/update-settings.dto';
 import { Settings } from './settings.entity';
@@ -12,20 +15,56 @@ export interface SettingsView {
 }
 
 const SETTINGS_ID = 1;
+const CACHE_KEY = 'settings';
 
 /**
- * The run-time settings row. Read from the database on every call, so a change made through
- * any instance applies to the next request on all of them.
+ * The run-time settings row. Requests read it through a cache that the change feed empties
+ * whenever the row changes, so a change made through any instance (or in psql) applies to the
+ * next request on all of them; the admin API reads and writes the row itself.
  */
 @Injectable()
 export class SettingsService {
-  constructor(@InjectRepository(Settings) private readonly repository: Repository<Settings>) {}
+  private readonly cache: ReadThroughCache<SettingsView>;
 
-  async get(): Promise<SettingsView> {
+  constructor(
+    @InjectRepository(Settings) private readonly repository: Repository<Settings>,
+    private readonly changes: ChangeFeed,
+    config: AppConfig,
+  ) {
+    const logger = new Logger('SettingsService');
+    this.cache = new ReadThroughCache(changes, {
+      ttlMs: config.authCache.ttlSeconds * 1000,
+      staleMs: config.authCache.staleSeconds * 1000,
+      maxEntries: 1,
+      onStale: () => logger.debug('Database unreachable; using the cached settings'),
+    });
+    changes.subscribe({
+      onChange: (change) => {
+        if (change.table === 'settings') this.cache.clear();
+      },
+      onReset: () => this.cache.clear(),
+    });
+  }
+
+  /** The settings that apply to a request: from the cache when it can answer. */
+  async current(): Promise<SettingsView> {
     try {
-      return toView(await this.repository.findOneByOrFail({ id: SETTINGS_ID }));
+      const settings = await this.cache.get(CACHE_KEY, () => this.read());
+      if (!settings) throw new Error('The settings row is missing');
+      return settings;
     } catch (error) {
       // Every request reads this row: whatever stops it is the database failing, not the caller.
+      throw new DatabaseUnavailableException(error);
+    }
+  }
+
+  /** The settings as stored now (for the admin API). */
+  async get(): Promise<SettingsView> {
+    try {
+      const settings = await this.read();
+      if (!settings) throw new Error('The settings row is missing');
+      return settings;
+    } catch (error) {
       throw new DatabaseUnavailableException(error);
     }
   }
@@ -33,8 +72,14 @@ export class SettingsService {
   async update(changes: UpdateSettingsDto): Promise<SettingsView> {
     if (Object.keys(changes).length > 0) {
       await this.repository.update({ id: SETTINGS_ID }, changes);
+      await this.changes.settle();
     }
     return this.get();
+  }
+
+  private async read(): Promise<SettingsView | null> {
+    const settings = await this.repository.findOneBy({ id: SETTINGS_ID });
+    return settings && toView(settings);
   }
 }
 

@@ -1,0 +1,162 @@
+import { ReadThroughCache } from './read-through-cache';
+
+interface Row {
+  name: string;
+}
+
+function setUp(options: { ttlMs?: number; staleMs?: number; maxEntries?: number } = {}) {
+  const feed = { listening: true, version: 0 };
+  let now = 1_000_000;
+  const stale: unknown[] = [];
+  const cache = new ReadThroughCache<Row>(feed, {
+    ttlMs: options.ttlMs ?? 60_000,
+    staleMs: options.staleMs ?? 300_000,
+    maxEntries: options.maxEntries ?? 10,
+    onStale: (error) => stale.push(error),
+    now: () => now,
+  });
+  const reads: string[] = [];
+  let answer: Row | null | Error = { name: 'v1' };
+  const load = (key: string) => () => {
+    reads.push(key);
+    return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+  };
+  return {
+    cache,
+    feed,
+    reads,
+    stale,
+    load,
+    answer: (next: Row | null | Error) => (answer = next),
+    advance: (ms: number) => (now += ms),
+  };
+}
+
+describe('ReadThroughCache', () => {
+  it('reads once, then answers from memory while the feed listens', async () => {
+    const t = setUp();
+    expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'v1' });
+    t.answer({ name: 'v2' });
+    expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'v1' });
+    expect(t.reads).toEqual(['k']);
+  });
+
+  it('reads again once the safety TTL has passed', async () => {
+    const t = setUp({ ttlMs: 1000 });
+    await t.cache.get('k', t.load('k'));
+    t.answer({ name: 'v2' });
+    t.advance(999);
+    expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'v1' });
+    t.advance(1);
+    expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'v2' });
+  });
+
+  it('reads again after delete and clear', async () => {
+    const t = setUp();
+    await t.cache.get('k', t.load('k'));
+    t.answer({ name: 'v2' });
+    t.cache.delete('k');
+    expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'v2' });
+    t.answer({ name: 'v3' });
+    t.cache.clear();
+    expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'v3' });
+  });
+
+  it('trusts nothing while the feed is not listening', async () => {
+    const t = setUp();
+    await t.cache.get('k', t.load('k'));
+    t.feed.listening = false;
+    t.answer({ name: 'v2' });
+    expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'v2' });
+    expect(t.reads).toHaveLength(2);
+  });
+
+  it('with a TTL of 0 reads every time', async () => {
+    const t = setUp({ ttlMs: 0 });
+    await t.cache.get('k', t.load('k'));
+    await t.cache.get('k', t.load('k'));
+    expect(t.reads).toHaveLength(2);
+  });
+
+  it('does not cache absence', async () => {
+    const t = setUp();
+    t.answer(null);
+    expect(await t.cache.get('k', t.load('k'))).toBeNull();
+    t.answer({ name: 'created' });
+    expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'created' });
+  });
+
+  it('keeps nothing a notification may have overtaken during the read', async () => {
+    const t = setUp();
+    let finishRead!: (row: Row) => void;
+    const slowRead = () => new Promise<Row>((resolve) => (finishRead = resolve));
+    const pending = t.cache.get('k', slowRead);
+    t.feed.version++; // a change is announced while the old row is on its way
+    finishRead({ name: 'old' });
+    expect(await pending).toEqual({ name: 'old' });
+    t.answer({ name: 'new' });
+    expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'new' });
+  });
+
+  it('evicts the least recently used entry beyond its size', async () => {
+    const t = setUp({ maxEntries: 2 });
+    await t.cache.get('a', t.load('a'));
+    await t.cache.get('b', t.load('b'));
+    await t.cache.get('a', t.load('a'));
+    await t.cache.get('c', t.load('c'));
+    expect(t.cache.size).toBe(2);
+    await t.cache.get('a', t.load('a'));
+    await t.cache.get('b', t.load('b'));
+    expect(t.reads).toEqual(['a', 'b', 'c', 'b']);
+  });
+
+  describe('while the database fails', () => {
+    const down = new Error('connect ECONNREFUSED');
+
+    it('answers a recently read entry, and says so', async () => {
+      const t = setUp({ ttlMs: 1000, staleMs: 10_000 });
+      await t.cache.get('k', t.load('k'));
+      t.feed.listening = false; // the feed's connection goes down with the database
+      t.answer(down);
+      t.advance(5000);
+      expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'v1' });
+      expect(t.stale).toEqual([down]);
+    });
+
+    it('fails for a key it has never read', async () => {
+      const t = setUp();
+      t.answer(down);
+      await expect(t.cache.get('k', t.load('k'))).rejects.toBe(down);
+    });
+
+    it('fails once the entry is older than the stale limit', async () => {
+      const t = setUp({ ttlMs: 1000, staleMs: 10_000 });
+      await t.cache.get('k', t.load('k'));
+      t.answer(down);
+      t.advance(10_000);
+      await expect(t.cache.get('k', t.load('k'))).rejects.toBe(down);
+    });
+
+    it('fails at once with a stale limit of 0', async () => {
+      const t = setUp({ ttlMs: 1000, staleMs: 0 });
+      await t.cache.get('k', t.load('k'));
+      t.answer(down);
+      t.advance(1000);
+      await expect(t.cache.get('k', t.load('k'))).rejects.toBe(down);
+    });
+
+    it('does not ask the database again for a second after a failure', async () => {
+      const t = setUp({ ttlMs: 1000 });
+      await t.cache.get('k', t.load('k'));
+      t.feed.listening = false;
+      t.answer(down);
+      await t.cache.get('k', t.load('k'));
+      t.advance(500);
+      await t.cache.get('k', t.load('k'));
+      expect(t.reads).toHaveLength(2);
+      t.advance(500);
+      t.answer({ name: 'back' });
+      expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'back' });
+    });
+  });
+});

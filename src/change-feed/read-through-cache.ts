@@ -1,0 +1,95 @@
+import { LRUCache } from 'lru-cache';
+
+/** What a cache needs to know of the change feed (see ChangeFeed). */
+export interface FeedState {
+  readonly listening: boolean;
+  readonly version: number;
+}
+
+export interface ReadThroughCacheOptions {
+  /** Entries answer without a database read for this long while the feed listens (ms); 0: never. */
+  ttlMs: number;
+  /** While the database fails, an entry read this recently (ms) still answers; 0: never. */
+  staleMs: number;
+  /** At most this many entries; the least recently used go first. */
+  maxEntries: number;
+  /** Told when an entry answers because the database failed (for a log line). */
+  onStale?: (error: unknown) => void;
+  now?: () => number;
+}
+
+/** After a failed read, cached entries answer without trying the database for this long (ms). */
+const DATABASE_BACKOFF_MS = 1000;
+
+interface Entry<V> {
+  value: V;
+  loadedAt: number;
+}
+
+/**
+ * A bounded cache in front of a database read, kept correct by the change feed:
+ *
+ * - fresh: an entry answers without a read while the feed listens and the entry is younger
+ *   than `ttlMs` (a safety net should a notification ever be lost);
+ * - invalidated: `delete`/`clear` on a notification, so a change applies to the next request;
+ * - stale: while reads fail (the database is down), an entry younger than `staleMs` still
+ *   answers; a key with no entry gets the read's error (503 upstream). For a second after a
+ *   failure, entries answer without trying the database, so that a database that hangs rather
+ *   than refuses does not make every request wait for the connection timeout.
+ *
+ * Only values are cached; a key the database does not know is read every time (and someone
+ * trying many unknown keys cannot evict the known ones).
+ */
+export class ReadThroughCache<V extends object> {
+  private readonly entries: LRUCache<string, Entry<V>>;
+  private readonly now: () => number;
+  private databaseFailedUntil = 0;
+
+  constructor(
+    private readonly feed: FeedState,
+    private readonly options: ReadThroughCacheOptions,
+  ) {
+    this.entries = new LRUCache({ max: options.maxEntries });
+    this.now = options.now ?? Date.now;
+  }
+
+  async get(key: string, load: () => Promise<V | null>): Promise<V | null> {
+    const now = this.now();
+    const entry = this.entries.get(key);
+    if (entry) {
+      const age = now - entry.loadedAt;
+      if (this.feed.listening && age < this.options.ttlMs) return entry.value;
+      if (now < this.databaseFailedUntil && age < this.options.staleMs) return entry.value;
+    }
+    const versionBefore = this.feed.version;
+    let value: V | null;
+    try {
+      value = await load();
+    } catch (error) {
+      if (entry && now - entry.loadedAt < this.options.staleMs) {
+        this.databaseFailedUntil = this.now() + DATABASE_BACKOFF_MS;
+        this.options.onStale?.(error);
+        return entry.value;
+      }
+      throw error;
+    }
+    this.databaseFailedUntil = 0;
+    if (value === null) this.entries.delete(key);
+    // A notification during the read may be about this very row: keep nothing then.
+    else if (this.feed.version === versionBefore) this.entries.set(key, { value, loadedAt: now });
+    else this.entries.delete(key);
+    return value;
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}
