@@ -60,3 +60,55 @@ describe('when the database is down', () => {
     await setDatabaseReachable(t, false);
   });
 });
+
+describe('when the database goes down, users verified shortly before', () => {
+  const STALE_SECONDS = 3;
+  let t: TestApp;
+  let verified: { publicKey: string; secretKey: string };
+  let neverSeen: { publicKey: string; secretKey: string };
+  beforeAll(async () => {
+    t = await createTestApp({ AUTH_CACHE_STALE_SECONDS: String(STALE_SECONDS) });
+    verified = await createApiUser(t);
+    neverSeen = await createApiUser(t);
+    await t.http
+      .get('/odata/v1')
+      .set('Authorization', basic(verified.publicKey, verified.secretKey))
+      .expect(200);
+    await setDatabaseReachable(t, false);
+  });
+  afterAll(async () => {
+    await setDatabaseReachable(t, true);
+    await t.close();
+  });
+
+  it('are still served from the cache, with their rules; anyone else gets 503', async () => {
+    await t.http.get('/health').expect(503); // the database really is down
+    const ok = await t.http
+      .get('/odata/v1')
+      .set('Authorization', basic(verified.publicKey, verified.secretKey))
+      .expect(200);
+    expect(ok.body.value).toHaveLength(3);
+    // The cached row still refuses a wrong secret as such.
+    const wrong = await t.http
+      .get('/odata/v1')
+      .set('Authorization', basic(verified.publicKey, 'not-the-secret-0123456789'))
+      .expect(401);
+    expect(wrong.headers['smartstore-api-authresultid']).toBe('3');
+    // Known to the database but not verified on this instance: nothing to go on.
+    const unknown = await t.http
+      .get('/odata/v1')
+      .set('Authorization', basic(neverSeen.publicKey, neverSeen.secretKey))
+      .expect(503);
+    expect(unknown.body.error.code).toBe('DatabaseUnavailable');
+    expect(unknown.headers['smartstore-api-authresultid']).toBeUndefined();
+  });
+
+  it(`only for AUTH_CACHE_STALE_SECONDS (${STALE_SECONDS} s) after they were read`, async () => {
+    await new Promise((resolve) => setTimeout(resolve, STALE_SECONDS * 1000));
+    const response = await t.http
+      .get('/odata/v1')
+      .set('Authorization', basic(verified.publicKey, verified.secretKey))
+      .expect(503);
+    expect(response.body.error.code).toBe('DatabaseUnavailable');
+  });
+});

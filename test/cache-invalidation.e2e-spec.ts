@@ -1,0 +1,177 @@
+import pg from 'pg';
+import type { Response } from 'supertest';
+import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
+
+/**
+ * Two instances on one database, both caching credentials and settings. Every change made
+ * through instance `a`'s admin API must apply to the very next request on instance `b`, whose
+ * cache held the old state (each test first makes `b` cache it).
+ */
+describe('cache invalidation across instances', () => {
+  let a: TestApp;
+  let b: TestApp;
+  beforeAll(async () => {
+    a = await createTestApp();
+    b = await createTestApp({}, a.db);
+  });
+  afterAll(async () => {
+    await b.close();
+    await a.close();
+  });
+
+  async function cachedUser(body: Record<string, unknown> = {}) {
+    const user = await createApiUser(a, body);
+    const auth = basic(user.publicKey, user.secretKey);
+    // Twice on each instance: the second answer is the cache's.
+    for (const app of [a, b, a, b]) {
+      await app.http.get('/odata/v1').set('Authorization', auth).expect(200);
+    }
+    return { ...user, auth };
+  }
+
+  function patchUser(id: string, body: Record<string, unknown>) {
+    return a.http
+      .patch(`/admin/api-users/${id}`)
+      .set('Authorization', adminAuth())
+      .send(body)
+      .expect(200);
+  }
+
+  function patchSettings(body: Record<string, unknown>) {
+    return a.http.patch('/admin/settings').set('Authorization', adminAuth()).send(body).expect(200);
+  }
+
+  function expectDenial(response: Response, id: string, description: string) {
+    expect(response.status).toBe(401);
+    expect(response.headers['smartstore-api-authresultid']).toBe(id);
+    expect(response.headers['smartstore-api-authresultdesc']).toBe(description);
+  }
+
+  it('disabling a user', async () => {
+    const user = await cachedUser();
+    await patchUser(user.id, { enabled: false });
+    for (const app of [b, a]) {
+      expectDenial(
+        await app.http.get('/odata/v1').set('Authorization', user.auth),
+        '5',
+        'UserDisabled',
+      );
+    }
+    await patchUser(user.id, { enabled: true });
+    await b.http.get('/odata/v1').set('Authorization', user.auth).expect(200);
+  });
+
+  it('deleting a user', async () => {
+    const user = await cachedUser();
+    await a.http
+      .delete(`/admin/api-users/${user.id}`)
+      .set('Authorization', adminAuth())
+      .expect(204);
+    for (const app of [b, a]) {
+      expectDenial(
+        await app.http.get('/odata/v1').set('Authorization', user.auth),
+        '4',
+        'UserUnknown',
+      );
+    }
+  });
+
+  it('rotating a secret', async () => {
+    const user = await cachedUser();
+    const rotated = await a.http
+      .post(`/admin/api-users/${user.id}/secret`)
+      .set('Authorization', adminAuth())
+      .expect(200);
+    for (const app of [b, a]) {
+      expectDenial(
+        await app.http.get('/odata/v1').set('Authorization', user.auth),
+        '3',
+        'InvalidCredentials',
+      );
+      await app.http
+        .get('/odata/v1')
+        .set('Authorization', basic(user.publicKey, rotated.body.secretKey))
+        .expect(200);
+    }
+  });
+
+  it('changing roles', async () => {
+    const user = await cachedUser({ roles: ['read'] });
+    await patchUser(user.id, { roles: ['write'] });
+    const response = await b.http.get('/odata/v1').set('Authorization', user.auth).expect(403);
+    expect(response.body.error.code).toBe('Forbidden');
+  });
+
+  it('giving a user a rate limit', async () => {
+    const user = await cachedUser();
+    await patchUser(user.id, { rateLimit: { requests: 5, windowSeconds: 60 } });
+    const response = await b.http.get('/odata/v1').set('Authorization', user.auth).expect(200);
+    expect(response.headers['ratelimit-policy']).toBe('"rate";q=5;w=60');
+  });
+
+  it('switching the API off and on', async () => {
+    const user = await cachedUser();
+    await patchSettings({ apiEnabled: false });
+    try {
+      for (const app of [b, a]) {
+        expectDenial(
+          await app.http.get('/odata/v1').set('Authorization', user.auth),
+          '0',
+          'ApiDisabled',
+        );
+      }
+    } finally {
+      await patchSettings({ apiEnabled: true });
+    }
+    await b.http.get('/odata/v1').set('Authorization', user.auth).expect(200);
+  });
+
+  it('changing the page size', async () => {
+    const user = await cachedUser();
+    await patchSettings({ maxTop: 7 });
+    try {
+      const response = await b.http.get('/odata/v1').set('Authorization', user.auth).expect(200);
+      expect(response.headers['smartstore-api-maxtop']).toBe('7');
+    } finally {
+      await patchSettings({ maxTop: 120 });
+    }
+  });
+
+  it('a change made in SQL, outside Gatehouse, within moments', async () => {
+    const user = await cachedUser();
+    await a.db.query('UPDATE api_users SET enabled = false WHERE id = $1', [user.id]);
+    // No admin request waits for the notification here; it arrives within milliseconds, while
+    // the safety TTL (60 s) would keep the old row for a minute.
+    const deadline = Date.now() + 2000;
+    let response: Response;
+    do {
+      response = await b.http.get('/odata/v1').set('Authorization', user.auth);
+    } while (response.status === 200 && Date.now() < deadline);
+    expectDenial(response, '5', 'UserDisabled');
+  });
+
+  it('announces changes to what authentication reads, not last-request writes', async () => {
+    const user = await cachedUser();
+    const listener = new pg.Client({ connectionString: a.db.url });
+    await listener.connect();
+    try {
+      const payloads: string[] = [];
+      listener.on('notification', (message) => payloads.push(message.payload ?? ''));
+      await listener.query('LISTEN gatehouse_changes');
+      await a.db.query('UPDATE api_users SET last_request_at = now() WHERE id = $1', [user.id]);
+      await a.db.query(`UPDATE api_users SET name = 'renamed' WHERE id = $1`, [user.id]);
+      // Notifications arrive in commit order: once the rename's is here, the first one would be.
+      const deadline = Date.now() + 2000;
+      while (payloads.length === 0 && Date.now() < deadline) await sleep(10);
+      expect(payloads.map((p) => JSON.parse(p))).toEqual([
+        { table: 'api_users', keys: [user.publicKey, user.publicKey] },
+      ]);
+    } finally {
+      await listener.end();
+    }
+  });
+});
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
