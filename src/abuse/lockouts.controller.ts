@@ -6,7 +6,9 @@ import {
   HttpStatus,
   NotFoundException,
   Param,
+  UseInterceptors,
 } from '@nestjs/common';
+import { AdminAuditInterceptor } from '../audit/admin-audit.interceptor';
 import { AdminOnly } from '../auth/auth.decorators';
 import { LockoutService, LockView } from './lockout.service';
 import { AuditAction } from '../audit/admin-action';
@@ -14,6 +16,7 @@ import { AuditAction } from '../audit/admin-action';
 /** Current locks (reason 6) and bans (reason 7), and lifting one before it ends on its own. */
 @Controller('admin/lockouts')
 @AdminOnly()
+@UseInterceptors(AdminAuditInterceptor)
 export class LockoutsController {
   constructor(private readonly lockouts: LockoutService) {}
 

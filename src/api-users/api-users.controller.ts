@@ -9,7 +9,9 @@ import {
   Patch,
   Post,
   Query,
+  UseInterceptors,
 } from '@nestjs/common';
+import { AdminAuditInterceptor } from '../audit/admin-audit.interceptor';
 import { AdminOnly } from '../auth/auth.decorators';
 import { parseUsageRange } from '../usage/usage-range';
 import { UsageReport, UsageService } from '../usage/usage.service';
@@ -19,6 +21,7 @@ import { UpdateApiUserDto } from './dto/update-api-user.dto';
 
 @Controller('admin/api-users')
 @AdminOnly()
+@UseInterceptors(AdminAuditInterceptor)
 export class ApiUsersController {
   constructor(
     private readonly apiUsers: ApiUsersService,

@@ -1,5 +1,6 @@
-import { Controller, Get, Query, Req } from '@nestjs/common';
+import { Controller, Get, Query, Req, UseInterceptors } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
+import { AdminAuditInterceptor } from './admin-audit.interceptor';
 import { AdminOnly } from '../auth/auth.decorators';
 import { AuditEventView, AuditReader } from './audit-reader.service';
 import { AuditQueryDto, DEFAULT_LIMIT } from './audit-query.dto';
@@ -13,6 +14,7 @@ export interface AuditPage {
 
 @Controller('admin/audit')
 @AdminOnly()
+@UseInterceptors(AdminAuditInterceptor)
 export class AuditController {
   constructor(
     private readonly audit: AuditService,

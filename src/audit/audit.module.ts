@@ -1,5 +1,4 @@
-import { Module } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
+import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AdminAuditInterceptor } from './admin-audit.interceptor';
 import { AuditEvent } from './audit-event.entity';
@@ -9,16 +8,15 @@ import { AuditService } from './audit.service';
 
 /**
  * The audit trail: denials (recorded by the exception filter through `AuditService`), admin
- * actions (the global `AdminAuditInterceptor`) and `GET /admin/audit`.
+ * actions (`AdminAuditInterceptor`, which each admin controller applies) and `GET /admin/audit`.
+ * Global, so that the admin controllers' modules can build the interceptor without importing
+ * this module (which would not change what they can do).
  */
+@Global()
 @Module({
   imports: [TypeOrmModule.forFeature([AuditEvent])],
   controllers: [AuditController],
-  providers: [
-    AuditService,
-    AuditReader,
-    { provide: APP_INTERCEPTOR, useClass: AdminAuditInterceptor },
-  ],
-  exports: [AuditService],
+  providers: [AuditService, AuditReader, AdminAuditInterceptor],
+  exports: [AuditService, AdminAuditInterceptor],
 })
 export class AuditModule {}

@@ -4,17 +4,16 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import passport from 'passport';
 import { clientAddress } from '../abuse/client-address';
 import { LockoutService } from '../abuse/lockout.service';
-import type { Role } from '../api-users/api-user.entity';
 import { AppConfig } from '../config/app-config';
 import { rememberedSettings } from '../settings/request-settings';
 import { SettingsService } from '../settings/settings.service';
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
-import { AVAILABLE_WHEN_API_DISABLED, IS_PUBLIC, REQUIRED_ROLES } from './auth.decorators';
 import { AuthenticatedUser } from './authenticated-user';
-import { parseBasicAuthorization } from './basic-credentials';
+import { basicCredentialsOf } from './basic-credentials';
 import { BasicStrategy } from './basic.strategy';
 import { CredentialsService } from './credentials.service';
+import { routeAuth } from './route-auth';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -36,15 +35,11 @@ export class ApiKeyGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    const targets = [context.getHandler(), context.getClass()];
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, targets)) return true;
+    const route = routeAuth(this.reflector, context);
+    if (route.isPublic) return true;
 
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const availableWhenDisabled = this.reflector.getAllAndOverride<boolean>(
-      AVAILABLE_WHEN_API_DISABLED,
-      targets,
-    );
-    const settings = availableWhenDisabled
+    const settings = route.availableWhenApiDisabled
       ? undefined
       : (rememberedSettings(request.raw) ?? (await this.settings.current()));
     if (settings && !settings.apiEnabled) {
@@ -55,10 +50,9 @@ export class ApiKeyGuard implements CanActivate {
       throw new AuthDeniedException(AuthResult.SslRequired);
     }
 
-    // Reasons 7 and 6 in one store lookup. Parsing the header here too (the strategy parses
-    // it again) costs a microsecond and keeps passport-http's strategy as it is. An invalid
-    // header has no public key, so only a ban can answer before its reason 2.
-    const presented = parseBasicAuthorization(request.headers.authorization);
+    // Reasons 7 and 6 in one store lookup. An invalid header has no public key, so only a ban
+    // can answer before its reason 2. (The strategy gets the same parse, not a second one.)
+    const presented = basicCredentialsOf(request);
     const publicKey = presented.kind === 'valid' ? presented.publicKey : undefined;
     const address = clientAddress(request);
     const block = await this.lockouts.check(address, publicKey);
@@ -80,10 +74,7 @@ export class ApiKeyGuard implements CanActivate {
     }
 
     request.user = user;
-    const required = this.reflector.getAllAndOverride<Role[] | undefined>(
-      REQUIRED_ROLES,
-      targets,
-    ) ?? [SAFE_METHODS.has(request.method) ? 'read' : 'write'];
+    const required = route.requiredRoles ?? [SAFE_METHODS.has(request.method) ? 'read' : 'write'];
     if (!required.some((role) => user.roles.includes(role))) {
       throw new ForbiddenException({
         code: 'Forbidden',

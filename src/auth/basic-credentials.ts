@@ -45,3 +45,20 @@ export function parseBasicAuthorization(header: string | string[] | undefined): 
   if (/\p{Cc}/u.test(decoded)) return { kind: 'malformed' };
   return { kind: 'valid', publicKey: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
+
+const parsedByRequest = new WeakMap<object, BasicCredentials>();
+
+/**
+ * The request's Basic credentials, parsed once: the guard needs the public key before it
+ * runs the strategy (for locks and bans), and the strategy needs them again.
+ */
+export function basicCredentialsOf(request: {
+  headers: Record<string, string | string[] | undefined>;
+}): BasicCredentials {
+  let parsed = parsedByRequest.get(request);
+  if (!parsed) {
+    parsed = parseBasicAuthorization(request.headers.authorization);
+    parsedByRequest.set(request, parsed);
+  }
+  return parsed;
+}

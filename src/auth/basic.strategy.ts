@@ -4,7 +4,7 @@ import { BasicStrategy as PassportHttpBasicStrategy } from 'passport-http';
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
 import { AuthenticatedUser } from './authenticated-user';
-import { parseBasicAuthorization } from './basic-credentials';
+import { basicCredentialsOf } from './basic-credentials';
 import { CredentialsService } from './credentials.service';
 
 type Verified = (error: unknown, user?: AuthenticatedUser | false) => void;
@@ -22,7 +22,7 @@ class Rfc7617BasicStrategy extends PassportHttpBasicStrategy {
   declare success: (user: AuthenticatedUser) => void;
 
   authenticate(req: { headers: Record<string, string | string[] | undefined> }): void {
-    const credentials = parseBasicAuthorization(req.headers.authorization);
+    const credentials = basicCredentialsOf(req);
     if (credentials.kind !== 'valid') {
       return this.error(
         new AuthDeniedException(

@@ -39,7 +39,8 @@ function fakeFeed() {
   return feed;
 }
 
-function setUp(found: UserForAuthentication | null | Error) {
+function setUp(initial: UserForAuthentication | null | Error) {
+  let found = initial;
   const lookups: string[] = [];
   const apiUsers = {
     findForAuthentication: (publicKey: string) => {
@@ -69,6 +70,7 @@ function setUp(found: UserForAuthentication | null | Error) {
     touched,
     lookups,
     feed,
+    answer: (next: UserForAuthentication | null | Error) => (found = next),
   };
 }
 
@@ -131,7 +133,23 @@ describe('CredentialsService', () => {
       AuthResult.InvalidCredentials,
     );
     expect(lookups).toEqual(['known-public-key']);
-    expect(verifications).toHaveLength(3);
+    // The first success verifies the HMAC; the repeat matches its fingerprint; the wrong
+    // secret matches no fingerprint and is verified (and refused) by the HMAC.
+    expect(verifications).toHaveLength(2);
+  });
+
+  it('forgets a verified secret when the user changes (a rotated secret is refused)', async () => {
+    const t = setUp(enabledUser);
+    await t.service.verify('known-public-key', SECRET);
+    const rotated = { ...enabledUser, secretHash: hashSecret('the-new-secret-0123456789') };
+    t.answer(rotated);
+    t.feed.announce({ table: 'api_users', keys: ['known-public-key'] });
+    expect(await reasonOf(t.service.verify('known-public-key', SECRET))).toBe(
+      AuthResult.InvalidCredentials,
+    );
+    await expect(
+      t.service.verify('known-public-key', 'the-new-secret-0123456789'),
+    ).resolves.toMatchObject({ id: enabledUser.id });
   });
 
   it('reads an unknown key every time rather than caching its absence', async () => {

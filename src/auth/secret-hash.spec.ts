@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { hashSecret, UNMATCHABLE_SECRET_HASH, verifySecret } from './secret-hash';
+import {
+  constantTimeEqual,
+  hashSecret,
+  UNMATCHABLE_SECRET_HASH,
+  verifySecret,
+} from './secret-hash';
 
 const SECRET = 'a3f1c9e07b5d4e2f8a6b1c3d5e7f9012a3f1c9e07b5d4e2f8a6b1c3d5e7f9012';
 const FORMAT = /^hmac-sha256\$([A-Za-z0-9_-]+)\$([A-Za-z0-9_-]+)$/;
@@ -111,5 +116,18 @@ describe('hashSecret / verifySecret', () => {
         expect(verifySecret(secret, UNMATCHABLE_SECRET_HASH)).toBe(false);
       }
     });
+  });
+});
+
+describe('constantTimeEqual', () => {
+  it.each([
+    ['abc', 'abc', true],
+    ['abc', 'abd', false],
+    ['abc', 'xbc', false],
+    ['abc', 'ab', false],
+    ['', '', true],
+    ['é', 'e', false],
+  ])('%j vs %j: %s', (a, b, equal) => {
+    expect(constantTimeEqual(a, b)).toBe(equal);
   });
 });

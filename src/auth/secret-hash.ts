@@ -32,3 +32,14 @@ export function verifySecret(secret: string, stored: string): boolean {
  * work as a wrong secret and response times do not tell the two apart.
  */
 export const UNMATCHABLE_SECRET_HASH = hashSecret(randomBytes(32).toString('hex'));
+
+/**
+ * Equal-length strings compared in time that does not depend on where they differ (the
+ * string counterpart of `timingSafeEqual`, for digests that are cheaper to keep as strings).
+ */
+export function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
+}

@@ -1,16 +1,12 @@
-import { MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { SettingsModule } from '../settings/settings.module';
-import { ODataHeadersMiddleware } from './odata-headers.middleware';
+import { ODataHeadersHook } from './odata-headers.hook';
 import { ODataController } from './odata.controller';
 import { ODataService } from './odata.service';
 
 @Module({
   imports: [SettingsModule],
   controllers: [ODataController],
-  providers: [ODataService],
+  providers: [ODataService, ODataHeadersHook],
 })
-export class ODataModule implements NestModule {
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(ODataHeadersMiddleware).forRoutes(ODataController);
-  }
-}
+export class ODataModule {}

@@ -8,9 +8,8 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Role } from '../api-users/api-user.entity';
 import { EffectiveLimits, effectiveLimits } from '../api-users/limits';
-import { REQUIRED_ROLES } from '../auth/auth.decorators';
+import { routeAuth } from '../auth/route-auth';
 import { AppConfig } from '../config/app-config';
 import { UsageService } from '../usage/usage.service';
 import { msUntilNextUtcMidnight, utcDay } from '../usage/utc-day';
@@ -101,11 +100,7 @@ export class RateLimitGuard implements CanActivate {
 
   /** Routes that need the `admin` role: API management. */
   private isAdminApi(context: ExecutionContext): boolean {
-    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, [
-      context.getHandler(),
-      context.getClass(),
-    ]);
-    return roles?.includes('admin') ?? false;
+    return routeAuth(this.reflector, context).requiredRoles?.includes('admin') ?? false;
   }
 }
 

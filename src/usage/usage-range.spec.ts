@@ -15,6 +15,21 @@ function refusal(from: unknown, to: unknown): Record<string, unknown> {
 }
 
 describe('UTC days', () => {
+  it('names the right day when asked about days in any order (it remembers the last one)', () => {
+    const times = [
+      '2026-11-23T12:00:00Z',
+      '2026-11-23T23:59:59.999Z',
+      '2026-11-24T00:00:00Z',
+      '2026-11-23T00:00:00Z',
+      '1969-12-31T23:59:59Z',
+      '1970-01-01T00:00:00Z',
+      '1969-12-31T00:00:00Z',
+    ];
+    for (const time of [...times, ...times.reverse()]) {
+      expect(utcDay(new Date(time))).toBe(time.slice(0, 10));
+    }
+  });
+
   it('names the UTC day, moves by days and counts to midnight', () => {
     expect(utcDay(Date.parse('2026-11-23T23:59:59.999Z'))).toBe('2026-11-23');
     expect(utcDay(Date.parse('2026-11-24T00:00:00Z'))).toBe('2026-11-24');

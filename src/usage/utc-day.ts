@@ -1,8 +1,16 @@
 const DAY_MS = 86_400_000;
 
+/** The last day `utcDay` worked out: every request asks for it (usage, quotas). */
+let memo = { start: 0, end: 0, day: '' };
+
 /** The UTC calendar day of `at`, as `YYYY-MM-DD`. */
 export function utcDay(at: Date | number): string {
-  return new Date(at).toISOString().slice(0, 10);
+  const ms = typeof at === 'number' ? at : at.getTime();
+  if (ms >= memo.start && ms < memo.end) return memo.day;
+  const day = new Date(ms).toISOString().slice(0, 10);
+  const start = Math.floor(ms / DAY_MS) * DAY_MS;
+  memo = { start, end: start + DAY_MS, day };
+  return day;
 }
 
 /** Milliseconds from `now` to the next 00:00 UTC (1 to 86 400 000). */
