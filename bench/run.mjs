@@ -1,33 +1,80 @@
 #!/usr/bin/env node
 // Gatehouse HTTP benchmark: `npm run bench` (= `node bench/run.mjs`).
 //
-// Builds the production app, starts it on a fresh embedded PostgreSQL (which seeds the demo data
-// set), creates a read-only API user through the admin API and drives a list of scenarios with
-// autocannon. Prints a Markdown table on stdout (progress goes to stderr, so `> table.md` works)
-// and writes the numbers to bench/results/<ISO date>.json and bench/results/latest.json.
+// Builds the production app, starts its own embedded PostgreSQL (the app's EmbeddedPostgres
+// class, from dist/) with a database migrated and seeded with the demo data by the app's own
+// `dist/src/shop/seed.js`, starts Gatehouse on it with DATABASE_URL, creates a read-only API
+// user through the admin API and drives a list of scenarios with a load generator. Prints a
+// Markdown table and the targets on stdout (progress goes to stderr, so `> table.md` works) and
+// writes the numbers to bench/results/<ISO date>.json and bench/results/latest.json. The
+// database is the bench's rather than the app's (DATA_DIR) because the bench writes to it
+// itself: 10 000 API users and a table of a million are inserted with SQL, not through the API.
 //
-// Two reference servers are measured in the same run, on the same route (GET /odata/v1, the
-// service document) with valid credentials, so the cost of Gatehouse's authentication can be
-// read against what the alternatives cost (see the "ratios" under the table):
+// Scenarios (all on GET /odata/v1, the OData service document, unless said otherwise):
+//   - health (no auth): GET /health, the "× health" reference of every row;
+//   - authenticated hot key: one valid key on every request;
+//   - unauthenticated route: the same route on the same production build with the API-key
+//     guard switched off (bench/targets/gatehouse-without-auth.cjs, a second, transient
+//     Gatehouse on the same database), so "hot key ÷ unauthenticated" is what authentication
+//     costs. The app has no flag for this on purpose;
+//   - 10 000 distinct keys: every request uses the next of 10 000 valid API users, in turn
+//     (inserted with SQL before its probe), so no per-key cache can make every request a hit;
+//   - wrong secret: a known key with a wrong secret, 401 (a credential-stuffing flood);
+//   - OData list: a filtered, sorted, counted page of the demo data's 3000 orders;
+//   - node:http + Basic, NestJS + Passport recipe: the baselines below;
+//   - hot key, 1 000 000 users and 10 000 distinct keys, 1 000 000 users: right before they are
+//     measured (not at their probe: the scenarios before them must see the small table), the
+//     api_users table is grown to BENCH_USERS rows with one INSERT ... SELECT generate_series
+//     and VACUUM (ANALYZE); the time it took goes to stderr and the JSON. They run last.
+//
+// Two reference servers are measured in the same run, on the same route with valid credentials,
+// so the cost of Gatehouse's authentication can be read against what the alternatives cost:
 //   - bench/baselines/node-http-basic.mjs: bare node:http with a hand-written Basic check
 //     against one in-memory key pair, the floor;
 //   - bench/baselines/nest-passport-recipe.mjs: the stock NestJS-on-Fastify Passport recipe
 //     (passport-http BasicStrategy, AuthGuard('basic')) with one in-memory user.
-// They are started only for their own scenario and stopped right after it, so one server is
-// under load at a time (Gatehouse and its PostgreSQL stay up, idle, meanwhile).
+// They, and the unauthenticated Gatehouse, are started only for their own scenario and stopped
+// right after it, so one server is under load at a time (the main Gatehouse and PostgreSQL stay
+// up, idle, meanwhile).
 //
-//   BENCH_DURATION=10      seconds measured per scenario
-//   BENCH_CONNECTIONS=32   concurrent keep-alive connections
-//   --scenario <text>      only the scenarios whose name contains <text> (repeatable); the
-//                          baseline always runs too, since every ratio is relative to it
-//   --skip-build           use the dist/ that is there (faster when iterating on the bench)
+// Targets (the "Fast path" issue), judged after the table and written to the JSON, each PASS,
+// FAIL, or n/a when a scenario it needs was not run. A missed target is reported, not an
+// exit code: the exit code is non-zero only when the benchmark could not run.
+//   - hot key req/s ≥ 1.5 × NestJS + Passport recipe, and ≥ 0.55 × node:http + Basic;
+//   - authentication overhead ≤ 10 %: hot key req/s ≥ 0.90 × unauthenticated route;
+//   - hot key p99 ≤ 2 × unauthenticated route p99;
+//   - flat with 1 000 000 users: p50 and req/s of the hot key within ±15 % of the small table's;
+//   - 10 000 distinct keys req/s ≥ 0.85 × hot key, on each table size;
+//   - no error (socket error, timeout or unexpected status) in any scenario.
 //
-// Read the numbers with the machine in mind: the app, its PostgreSQL and autocannon all share
-// the same cores (2 on the development machine and CI), so the load generator takes CPU away
-// from the server. Absolute req/s are therefore pessimistic; compare runs on the same machine,
-// and compare scenarios with each other through the "× health" ratio, which is measured in the
-// same run under the same handicap. The baselines run under it too, so "hot key ÷ baseline"
-// is comparable across machines only roughly; a baseline has no database to share cores with.
+// Load generator: wrk when a `wrk` binary is on PATH (`apt-get install wrk`), else autocannon
+// (a dev dependency, so CI and a fresh clone always have one). wrk is a C program: on a
+// machine whose cores are shared with the server, it takes much less CPU from it than
+// autocannon, so its req/s are higher and closer to what the server can do. It runs as
+// `wrk -t1 -c<connections> -d<seconds>s --latency -s bench/wrk/scenario.lua`. Which one ran
+// is in the table's heading and in the JSON (settings.loadGenerator); compare runs made with
+// the same one.
+//
+//   BENCH_DURATION=10        seconds measured per scenario
+//   BENCH_CONNECTIONS=32     concurrent keep-alive connections
+//   BENCH_USERS=1000000      rows of api_users for the "..., 1 000 000 users" scenarios (the
+//                            name follows the number; fewer make a quick run); more than 10 000
+//   BENCH_LOAD_GENERATOR     wrk or autocannon, to choose rather than take wrk when it is there
+//   --scenario <text>        only the scenarios whose name contains <text> (repeatable); the
+//                            baseline (health) always runs too, since every row is relative to
+//                            it. Each scenario creates the data it needs (the distinct keys, the
+//                            grown table) itself, so any selection works alone.
+//   --skip-build             use the dist/ that is there (faster when iterating on the bench)
+//
+// Read the numbers with the machine in mind: the app, its PostgreSQL and the load generator all
+// share the same cores (2 on the development machine and CI), so the load generator takes CPU
+// away from the server. Absolute req/s are therefore pessimistic; compare runs on the same
+// machine, and compare scenarios with each other through the "× health" ratio, which is
+// measured in the same run under the same handicap. The baselines run under it too, so "hot
+// key ÷ baseline" is comparable across machines only roughly; a baseline has no database to
+// share cores with. The "CPU app/all" column says which side was the bottleneck (the server
+// process's cores against the whole machine's), and the load average before the start is
+// printed, with a warning when something else was already running: its numbers are not ours.
 //
 // To add a scenario, append an object to `scenarios`. To benchmark against another server (a
 // bare Fastify, an older build...), add an entry to `targets` whose `start()` returns a handle
@@ -35,25 +82,34 @@
 // started just for its scenarios (after a quick start-probe-stop check before measuring).
 
 import autocannon from 'autocannon';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const require = createRequire(import.meta.url);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const DIST = join(ROOT, 'dist', 'src');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
+const WRK_SCRIPT = join(ROOT, 'bench', 'wrk', 'scenario.lua');
 
 const ADMIN = {
   publicKey: 'bench-admin-public-key',
   secretKey: 'bench-admin-secret-key-0123456789',
 };
+
+/** 1, 5 and 15 minutes, taken before the bench itself adds to them. */
+const LOAD_AVERAGE_AT_START = os.loadavg().map((n) => round(n, 2));
+
+/** How many API users the distinct-keys scenarios cycle through. */
+const DISTINCT_KEY_COUNT = 10_000;
 
 const settings = {
   durationSeconds: positiveInt('BENCH_DURATION', 10),
@@ -61,19 +117,29 @@ const settings = {
   // Long enough for V8 to optimise the hot paths and for the connection pools to fill;
   // not recorded.
   warmupSeconds: 2,
+  distinctKeys: DISTINCT_KEY_COUNT,
+  // Above the distinct keys, or growing the table would add nothing.
+  users: positiveInt('BENCH_USERS', 1_000_000, DISTINCT_KEY_COUNT + 1),
+  loadGenerator: chooseLoadGenerator(),
 };
 
 // ---------------------------------------------------------------------------------------------
-// Scenarios: what is measured. `request(ctx)` gets what the target's start() returned.
+// Scenarios: what is measured. `request(ctx, data)` gets what the target's start() returned
+// and, in `data.distinctKeys`, the distinct users when the scenario asks for them.
 // ---------------------------------------------------------------------------------------------
 
 const HOT_KEY = 'authenticated hot key';
+const UNAUTHENTICATED = 'unauthenticated route';
+const DISTINCT_KEYS = `${count(DISTINCT_KEY_COUNT)} distinct keys`;
+const DISTINCT_KEYS_WARMUP_SECONDS = 8;
+const HOT_KEY_MANY_USERS = `hot key, ${count(settings.users)} users`;
+const DISTINCT_KEYS_MANY_USERS = `${DISTINCT_KEYS}, ${count(settings.users)} users`;
 const HEALTH = 'health (no auth)';
 const NODE_HTTP_BASELINE = 'node:http + Basic (baseline)';
 const NEST_RECIPE_BASELINE = 'NestJS + Passport recipe (baseline)';
 
 /** The "ratios" section: hot key req/s divided by each of these scenarios' req/s. */
-const HOT_KEY_RATIOS_TO = [NEST_RECIPE_BASELINE, NODE_HTTP_BASELINE, HEALTH];
+const HOT_KEY_RATIOS_TO = [NEST_RECIPE_BASELINE, NODE_HTTP_BASELINE, UNAUTHENTICATED, HEALTH];
 
 const ODATA_LIST_QUERY =
   "$filter=OrderStatus eq 'Complete'&$orderby=OrderTotal desc&$top=50&$count=true";
@@ -81,7 +147,10 @@ const ODATA_LIST_QUERY =
 /**
  * `verify(body)`, optional, checks the probe's body before measuring and returns an error
  * message when the answer would make the numbers meaningless (e.g. an empty list).
- * @type {Array<{name: string, target: string, expectedStatus: number, baseline?: boolean, request: (ctx: any) => {method?: string, path: string, headers?: Record<string, string>}, verify?: (body: string) => string | undefined}>}
+ * `distinctKeys: true` creates the distinct API users (once per run) before the probe.
+ * `apiUsers: n` grows the api_users table to n rows right before the scenario is measured.
+ * A request's `authorizations`, when given, are sent in turn, one per request.
+ * @type {Array<{name: string, target: string, expectedStatus: number, baseline?: boolean, distinctKeys?: boolean, apiUsers?: number, request: (ctx: any, data: {distinctKeys?: Array<{publicKey: string, secretKey: string}>}) => {method?: string, path: string, headers?: Record<string, string>, authorizations?: string[]}, verify?: (body: string) => string | undefined}>}
  */
 const scenarios = [
   {
@@ -100,6 +169,29 @@ const scenarios = [
     target: 'gatehouse',
     expectedStatus: 200,
     request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
+  },
+  {
+    // The same route, same build, same database, with the guard's work taken out: the
+    // denominator of "authentication overhead". No Authorization header at all, so the probe
+    // proves the guard is off (the real Gatehouse answers 401 to this).
+    name: UNAUTHENTICATED,
+    target: 'gatehouse-without-auth',
+    expectedStatus: 200,
+    request: () => ({ path: '/odata/v1' }),
+    verify: verifyServiceDocument,
+  },
+  {
+    // Many integrations at once: each request a different user, so a cache of recent users
+    // helps only as far as it holds all 10 000 of them.
+    name: DISTINCT_KEYS,
+    target: 'gatehouse',
+    expectedStatus: 200,
+    distinctKeys: true,
+    request: (_ctx, { distinctKeys }) => ({
+      path: '/odata/v1',
+      authorizations: distinctKeys.map(basic),
+    }),
+    verify: verifyServiceDocument,
   },
   {
     // A known public key with a wrong secret of the same length as a real one, so the hash
@@ -146,6 +238,29 @@ const scenarios = [
     request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
     verify: verifyServiceDocument,
   },
+  // The table stays grown for every scenario measured after these: keep them last.
+  {
+    // The hot key again, its user now one row among a million: a lookup that stays an index
+    // probe should not notice.
+    name: HOT_KEY_MANY_USERS,
+    target: 'gatehouse',
+    expectedStatus: 200,
+    apiUsers: settings.users,
+    request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
+  },
+  {
+    // The distinct keys again, spread over the big table's index instead of a small one.
+    name: DISTINCT_KEYS_MANY_USERS,
+    target: 'gatehouse',
+    expectedStatus: 200,
+    distinctKeys: true,
+    apiUsers: settings.users,
+    request: (_ctx, { distinctKeys }) => ({
+      path: '/odata/v1',
+      authorizations: distinctKeys.map(basic),
+    }),
+    verify: verifyServiceDocument,
+  },
 ];
 
 /** The baselines must answer what Gatehouse answers, or they would be cheaper for nothing. */
@@ -157,40 +272,123 @@ function verifyServiceDocument(body) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Targets of the "Fast path" issue: judged on every run, after the table.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * Each compares one number of one scenario with the same number of another (req/s, or a
+ * latency percentile in ms) and passes when the quotient is within [min, max].
+ */
+const goals = [
+  {
+    name: 'hot key req/s vs NestJS + Passport recipe',
+    of: [HOT_KEY, NEST_RECIPE_BASELINE],
+    metric: 'reqPerSec',
+    min: 1.5,
+  },
+  {
+    name: 'hot key req/s vs node:http + Basic',
+    of: [HOT_KEY, NODE_HTTP_BASELINE],
+    metric: 'reqPerSec',
+    min: 0.55,
+  },
+  {
+    // "Authentication overhead ≤ 10 %": the guarded route keeps ≥ 90 % of the unguarded
+    // route's throughput.
+    name: 'authentication overhead: hot key req/s vs unauthenticated route',
+    of: [HOT_KEY, UNAUTHENTICATED],
+    metric: 'reqPerSec',
+    min: 0.9,
+  },
+  {
+    name: 'hot key p99 vs unauthenticated route',
+    of: [HOT_KEY, UNAUTHENTICATED],
+    metric: 'p99',
+    max: 2,
+  },
+  // "Flat with 1 000 000 users" is our reading: within ±15 % of the small table, both ways.
+  // Two runs of the same scenario on this 2-core machine differ by up to about 10 %, so a
+  // tighter band would fail on noise; a real dependence on the table size (a sequential scan,
+  // an index that no longer fits in memory) costs far more than 15 %.
+  {
+    name: `flat: ${HOT_KEY_MANY_USERS} p50 vs ${HOT_KEY}`,
+    of: [HOT_KEY_MANY_USERS, HOT_KEY],
+    metric: 'p50',
+    min: 0.85,
+    max: 1.15,
+  },
+  {
+    name: `flat: ${HOT_KEY_MANY_USERS} req/s vs ${HOT_KEY}`,
+    of: [HOT_KEY_MANY_USERS, HOT_KEY],
+    metric: 'reqPerSec',
+    min: 0.85,
+    max: 1.15,
+  },
+  {
+    name: `${DISTINCT_KEYS} req/s vs ${HOT_KEY}`,
+    of: [DISTINCT_KEYS, HOT_KEY],
+    metric: 'reqPerSec',
+    min: 0.85,
+  },
+  {
+    // Against the hot key on the same big table: the table's size is the flat target's business.
+    name: `${DISTINCT_KEYS_MANY_USERS} req/s vs ${HOT_KEY_MANY_USERS}`,
+    of: [DISTINCT_KEYS_MANY_USERS, HOT_KEY_MANY_USERS],
+    metric: 'reqPerSec',
+    min: 0.85,
+  },
+];
+
+/** Judges every goal, plus "no error in any scenario", on this run's results. */
+function judgeTargets(results) {
+  const byName = new Map(results.map((r) => [r.name, r]));
+  const metricOf = (r, metric) => (metric === 'reqPerSec' ? r.reqPerSec : r.latencyMs[metric]);
+  const judged = goals.map(({ name, of: [numerator, denominator], metric, min, max }) => {
+    const a = byName.get(numerator);
+    const b = byName.get(denominator);
+    const values = a && b ? [metricOf(a, metric), metricOf(b, metric)] : null;
+    const ratio = values && values[1] ? round(values[0] / values[1], 3) : null;
+    const ok = ratio !== null && (min === undefined || ratio >= min) && (max ?? Infinity) >= ratio;
+    return {
+      name,
+      numerator: { scenario: numerator, [metric]: values?.[0] ?? null },
+      denominator: { scenario: denominator, [metric]: values?.[1] ?? null },
+      ratio,
+      goal: { min: min ?? null, max: max ?? null },
+      verdict: ratio === null ? 'n/a' : ok ? 'PASS' : 'FAIL',
+    };
+  });
+  const withErrors = results.filter((r) => r.errors > 0);
+  judged.push({
+    name: 'errors in every scenario',
+    errors: results.reduce((sum, r) => sum + r.errors, 0),
+    scenariosWithErrors: withErrors.map((r) => r.name),
+    goal: { max: 0 },
+    verdict: withErrors.length ? 'FAIL' : 'PASS',
+  });
+  return judged;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Targets: servers the scenarios run against, started on first use and always stopped.
+// `usesDatabase` ones get the bench's database, which is started before them and stopped
+// after them.
 // ---------------------------------------------------------------------------------------------
 
 const targets = {
   gatehouse: {
-    async start({ signal, onCrash }) {
-      const dataDir = await mkdtemp(join(os.tmpdir(), 'gatehouse-bench-'));
-      // As root the embedded PostgreSQL runs as the `postgres` OS user, which must be able to
-      // enter the directory (mkdtemp makes it 0700; the app chmods it too, this is explicit).
-      await chmod(dataDir, 0o755);
+    usesDatabase: true,
+    async start({ signal, onCrash, database }) {
       const port = await freePort();
       const server = await startServer({
         name: 'gatehouse',
         command: process.execPath,
-        args: [join(ROOT, 'dist', 'src', 'main.js')],
-        env: {
-          ...envWithout(GATEHOUSE_ENV),
-          NODE_ENV: 'development', // production would answer 421 without TLS
-          HOST: '127.0.0.1',
-          PORT: String(port),
-          DATA_DIR: dataDir, // new: initdb, migrations, demo data, bootstrap admin
-          ADMIN_PUBLIC_KEY: ADMIN.publicKey,
-          ADMIN_SECRET_KEY: ADMIN.secretKey,
-          NO_COLOR: '1', // its log is shown on failure: plain text, no escape codes
-          // The wrong-secret scenario measures the secret check, not the 429 of a lock.
-          AUTH_LOCKOUT_ATTEMPTS: '0',
-          AUTH_IP_BAN_ATTEMPTS: '0',
-        },
+        args: [join(DIST, 'main.js')],
+        env: gatehouseEnv(port, database),
         baseUrl: `http://127.0.0.1:${port}`,
-        // initdb and seeding the demo data take a while on 2 cores.
-        readyTimeoutMs: 180_000,
-        // Stopping flushes batched writes and stops PostgreSQL (pg_ctl waits up to 60 s).
-        stopTimeoutMs: 90_000,
-        cleanup: () => removeDataDir(dataDir),
+        readyTimeoutMs: 60_000,
+        // Stopping flushes the batched last-request writes.
+        stopTimeoutMs: 30_000,
         signal,
         onCrash,
       });
@@ -212,7 +410,45 @@ const targets = {
       }
     },
   },
+  'gatehouse-without-auth': {
+    // Transient like the baselines: it must not share the cores while the others are measured.
+    transient: true,
+    usesDatabase: true,
+    async start({ signal, onCrash, database }) {
+      const port = await freePort();
+      const server = await startServer({
+        name: 'gatehouse without auth',
+        command: process.execPath,
+        args: [join(ROOT, 'bench', 'targets', 'gatehouse-without-auth.cjs')],
+        // Exactly the main instance's configuration, database included (migrated already).
+        env: gatehouseEnv(port, database),
+        baseUrl: `http://127.0.0.1:${port}`,
+        readyTimeoutMs: 60_000,
+        stopTimeoutMs: 30_000,
+        signal,
+        onCrash,
+      });
+      return { server, baseUrl: server.baseUrl };
+    },
+  },
 };
+
+/** Gatehouse's environment: none of the caller's settings, the bench's database. */
+function gatehouseEnv(port, database) {
+  return {
+    ...envWithout(GATEHOUSE_ENV),
+    NODE_ENV: 'development', // production would answer 421 without TLS
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    DATABASE_URL: database.url,
+    ADMIN_PUBLIC_KEY: ADMIN.publicKey,
+    ADMIN_SECRET_KEY: ADMIN.secretKey,
+    NO_COLOR: '1', // its log is shown on failure: plain text, no escape codes
+    // The wrong-secret scenario measures the secret check, not the 429 of a lock.
+    AUTH_LOCKOUT_ATTEMPTS: '0',
+    AUTH_IP_BAN_ATTEMPTS: '0',
+  };
+}
 
 /** A server from bench/baselines/, given one in-memory key pair (fresh for every start). */
 function baselineTarget(file) {
@@ -285,6 +521,144 @@ const GATEHOUSE_ENV = [
 ];
 
 // ---------------------------------------------------------------------------------------------
+// The database: the bench's own embedded PostgreSQL, so that it can write users with SQL.
+// ---------------------------------------------------------------------------------------------
+
+const DATABASE_NAME = 'gatehouse_bench';
+
+/**
+ * Starts a new embedded PostgreSQL cluster in a temporary directory through the app's own
+ * EmbeddedPostgres class (same binaries, same settings as `npm start`), creates a database and
+ * lets the app's `seed.js` migrate it and load the demo data. Gatehouse seeds the demo data
+ * only into a database it created itself; with DATABASE_URL it would start on empty shop
+ * tables. On failure everything is stopped and removed before the error is thrown.
+ */
+async function startDatabase(signal) {
+  const dataDir = await mkdtemp(join(os.tmpdir(), 'gatehouse-bench-'));
+  let cluster;
+  const stop = async () => {
+    await cluster?.stop().catch((error) => log(`could not stop PostgreSQL: ${error}`));
+    await removeDataDir(dataDir);
+  };
+  try {
+    const { EmbeddedPostgres } = require(join(DIST, 'database', 'embedded-postgres.js'));
+    log('starting PostgreSQL');
+    cluster = await EmbeddedPostgres.start(dataDir, (line) => log(`postgres: ${line}`));
+    await withClient(cluster.url, (client) => client.query(`CREATE DATABASE ${DATABASE_NAME}`));
+    const url = new URL(cluster.url);
+    url.pathname = `/${DATABASE_NAME}`;
+    log('migrating and seeding the demo data (dist/src/shop/seed.js)');
+    await runToCompletion(
+      'seed.js',
+      process.execPath,
+      [join(DIST, 'shop', 'seed.js')],
+      { ...envWithout(GATEHOUSE_ENV), DATABASE_URL: url.href, NO_COLOR: '1' },
+      signal,
+    );
+    return databaseHandle(url.href, stop);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** What the scenarios ask of the database; each step runs once however often it is asked. */
+function databaseHandle(url, stop) {
+  let distinctKeys;
+  let grownTo = 0;
+  return {
+    url,
+    stop,
+    distinctKeys: () => (distinctKeys ??= insertDistinctUsers(url, DISTINCT_KEY_COUNT)),
+    growApiUsers: async (total) => {
+      if (grownTo >= total) return null;
+      const seeding = await growApiUsers(url, total);
+      grownTo = total;
+      return seeding;
+    },
+  };
+}
+
+/**
+ * Inserts `howMany` enabled read-only API users with their own random keys, as the admin API
+ * would make them (32 hex characters of public key, 64 of secret, the app's own hashSecret),
+ * but a batch of thousands per statement instead of one HTTP request each. Returns their keys.
+ */
+async function insertDistinctUsers(url, howMany) {
+  const started = performance.now();
+  const { hashSecret } = require(join(DIST, 'auth', 'secret-hash.js'));
+  const users = Array.from({ length: howMany }, () => ({
+    publicKey: randomBytes(16).toString('hex'),
+    secretKey: randomBytes(32).toString('hex'),
+  }));
+  const batchSize = 2000; // a few hundred kB of parameters per statement
+  await withClient(url, async (client) => {
+    for (let start = 0; start < users.length; start += batchSize) {
+      const batch = users.slice(start, start + batchSize);
+      await client.query(
+        `INSERT INTO api_users (name, public_key, secret_hash, roles, enabled)
+         SELECT name, public_key, secret_hash, '{read}', true
+           FROM unnest($1::varchar[], $2::varchar[], $3::varchar[])
+             AS u(name, public_key, secret_hash)`,
+        [
+          batch.map((_, i) => `bench distinct ${start + i + 1}`),
+          batch.map((u) => u.publicKey),
+          batch.map((u) => hashSecret(u.secretKey)),
+        ],
+      );
+    }
+  });
+  log(`inserted ${howMany} distinct API users in ${seconds(started)} s`);
+  return users;
+}
+
+/**
+ * Grows api_users to `total` rows with filler users: distinct public keys (md5 of a per-call
+ * prefix and a counter, 32 hex characters like real ones), one precomputed hash for all (no
+ * one logs in as them), in one INSERT ... SELECT generate_series. Then VACUUM (ANALYZE): the
+ * planner must know the new size, and a table of a million users in production has long been
+ * vacuumed, so the measured requests should not be the first to set its hint bits.
+ */
+async function growApiUsers(url, total) {
+  const { hashSecret } = require(join(DIST, 'auth', 'secret-hash.js'));
+  const started = performance.now();
+  const result = await withClient(url, async (client) => {
+    const { rows } = await client.query('SELECT count(*)::int AS n FROM api_users');
+    const before = rows[0].n;
+    const added = Math.max(0, total - before);
+    log(`growing api_users from ${before} to ${total} rows`);
+    await client.query(
+      `INSERT INTO api_users (name, public_key, secret_hash, roles, enabled)
+       SELECT 'bench filler ' || g, md5($1 || g), $2, '{read}', true
+         FROM generate_series(1, $3::int) AS g`,
+      [randomBytes(8).toString('hex'), hashSecret(randomBytes(32).toString('hex')), added],
+    );
+    const inserted = performance.now();
+    await client.query('VACUUM (ANALYZE) api_users');
+    return { before, added, insertSeconds: seconds(started, inserted) };
+  });
+  const seeding = { ...result, total, seconds: seconds(started) };
+  log(
+    `seeded ${seeding.added} API users (${seeding.before} -> ${total} rows) in ` +
+      `${seeding.seconds} s (INSERT ${seeding.insertSeconds} s, VACUUM ANALYZE ` +
+      `${round(seeding.seconds - seeding.insertSeconds, 1)} s)`,
+  );
+  return seeding;
+}
+
+/** Runs fn with a connected `pg` client, and always closes it. */
+async function withClient(url, fn) {
+  const { Client } = require('pg');
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
 // Main
 // ---------------------------------------------------------------------------------------------
 
@@ -299,11 +673,22 @@ async function main() {
   if (args.help) {
     process.stdout.write(
       'usage: node bench/run.mjs [--scenario <name-substring>]... [--skip-build]\n' +
+        'environment: BENCH_DURATION, BENCH_CONNECTIONS, BENCH_USERS, BENCH_LOAD_GENERATOR ' +
+        '(see the header of bench/run.mjs)\n' +
         `scenarios: ${scenarios.map((s) => s.name).join(', ')}\n`,
     );
     return 0;
   }
   const selected = selectScenarios(args.scenario);
+  const generator = settings.loadGenerator;
+  log(`load generator: ${generator.name} ${generator.version}`);
+  // More than a fraction of a core busy before we start: someone else's work will be measured.
+  if (LOAD_AVERAGE_AT_START[0] > 0.5) {
+    log(
+      `WARNING: load average ${LOAD_AVERAGE_AT_START.join(', ')} before the start: something ` +
+        'else is running, and the numbers will be lower and noisier than on an idle machine',
+    );
+  }
 
   // Ctrl-C or SIGTERM: stop the current measurement and fall through to the cleanup below.
   // (A terminal's Ctrl-C also reaches the app, which starts stopping itself; our SIGTERM then
@@ -320,6 +705,7 @@ async function main() {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  let database = null;
   const started = new Map(); // target name -> what its start() returned
   const startTarget = async (name) => {
     abort.signal.throwIfAborted();
@@ -329,6 +715,7 @@ async function main() {
       // A server that dies mid-run would otherwise be "measured" as a flood of
       // connection errors until the scenario's time is up.
       onCrash: (error) => abort.abort(error),
+      database,
     });
     started.set(name, ctx);
     return ctx;
@@ -340,31 +727,51 @@ async function main() {
     await ctx.server.stop().catch((error) => log(`could not stop ${name}: ${error}`));
   };
   const results = [];
+  const seedings = [];
   try {
     if (!args['skip-build']) await build(abort.signal);
+    if (selected.some((s) => targets[s.target].usesDatabase)) {
+      database = await startDatabase(abort.signal);
+    }
     // Every target started and every scenario probed before anything is measured, so a broken
     // scenario fails in seconds rather than after minutes of measuring the others. Transient
     // targets (the baselines) are stopped again after their probe: they start in a second.
     const planned = [];
     for (const scenario of selected) {
       const ctx = started.get(scenario.target) ?? (await startTarget(scenario.target));
-      planned.push(await prepareScenario(scenario, ctx, abort.signal));
+      planned.push(await prepareScenario(scenario, ctx, database, abort.signal));
       if (targets[scenario.target].transient) await stopTarget(scenario.target);
     }
     // One scenario at a time; a transient target runs only while its scenarios are measured.
     for (const [index, plan] of planned.entries()) {
-      const { target } = plan.scenario;
-      let current = plan;
+      const { scenario } = plan;
+      const { target } = scenario;
+      // A new process on a new port (and, for a baseline, a new key), or a grown table:
+      // resolve and probe again.
+      let again = false;
       if (!started.has(target)) {
-        // A new process on a new port (and, for a baseline, a new key): resolve and probe again.
-        current = await prepareScenario(plan.scenario, await startTarget(target), abort.signal);
+        await startTarget(target);
+        again = true;
       }
+      if (scenario.apiUsers) {
+        const seeding = await database.growApiUsers(scenario.apiUsers);
+        if (seeding) seedings.push(seeding);
+        again = true;
+      }
+      const current = again
+        ? await prepareScenario(scenario, started.get(target), database, abort.signal)
+        : plan;
       results.push(await measureScenario(current, abort.signal));
       const usedLater = planned.slice(index + 1).some((p) => p.scenario.target === target);
       if (targets[target].transient && !usedLater) await stopTarget(target);
     }
   } finally {
+    // Servers first: Gatehouse flushes its batched writes into the database as it stops.
     for (const name of [...started.keys()]) await stopTarget(name);
+    if (database) {
+      log('stopping PostgreSQL');
+      await database.stop();
+    }
   }
 
   const baseline = results.find((r) => r.baseline);
@@ -386,6 +793,9 @@ async function main() {
     scenarios: results,
     // req/s of the hot key divided by req/s of each: below 1, Gatehouse is slower by that much.
     ratios,
+    // The "..., N users" scenarios' table growth: how long it took.
+    seeding: seedings,
+    targets: judgeTargets(results),
   };
 
   process.stdout.write(markdown(report));
@@ -399,6 +809,10 @@ async function main() {
 
   const failed = results.filter((r) => r.errors > 0);
   if (failed.length) log(`errors in: ${failed.map((r) => r.name).join(', ')}`);
+  // A missed target is a finding, not a failure to run: said loudly, exit code 0.
+  const missed = report.targets.filter((t) => t.verdict === 'FAIL');
+  if (missed.length)
+    log(`MISSED TARGETS (${missed.length}): ${missed.map((t) => t.name).join('; ')}`);
   return 0;
 }
 
@@ -419,54 +833,160 @@ function selectScenarios(filters) {
 // Measuring one scenario
 // ---------------------------------------------------------------------------------------------
 
-/** Resolves the scenario's request and checks it once: the expected status, and verify(). */
-async function prepareScenario(scenario, ctx, signal) {
-  const { method = 'GET', path, headers = {} } = scenario.request(ctx);
+/**
+ * Resolves the scenario's request (creating the distinct users first if it needs them) and
+ * checks it once: the expected status, and verify(). With several authorizations, the first
+ * and the last are both checked.
+ */
+async function prepareScenario(scenario, ctx, database, signal) {
+  const data = { distinctKeys: scenario.distinctKeys ? await database.distinctKeys() : undefined };
+  const { method = 'GET', path, headers = {}, authorizations } = scenario.request(ctx, data);
   const url = `${ctx.baseUrl}${path}`;
 
   // Fail loudly before measuring: a benchmark of 404s or 401s says nothing.
-  const response = await fetch(url, { method, headers, signal });
-  const body = await response.text();
-  if (response.status !== scenario.expectedStatus) {
-    throw new Error(
-      `${scenario.name}: ${method} ${path} answered ${response.status}, expected ` +
-        `${scenario.expectedStatus}: ${body.slice(0, 500)}`,
-    );
+  const variants = authorizations
+    ? [authorizations[0], authorizations.at(-1)].map((a) => ({ ...headers, authorization: a }))
+    : [headers];
+  let probe;
+  for (const probeHeaders of variants) {
+    const response = await fetch(url, { method, headers: probeHeaders, signal });
+    const body = await response.text();
+    if (response.status !== scenario.expectedStatus) {
+      throw new Error(
+        `${scenario.name}: ${method} ${path} answered ${response.status}, expected ` +
+          `${scenario.expectedStatus}: ${body.slice(0, 500)}`,
+      );
+    }
+    const problem = scenario.verify?.(body);
+    if (problem) throw new Error(`${scenario.name}: ${method} ${path}: ${problem}`);
+    probe = { status: response.status, bodyBytes: Buffer.byteLength(body) };
   }
-  const problem = scenario.verify?.(body);
-  if (problem) throw new Error(`${scenario.name}: ${method} ${path}: ${problem}`);
-  log(`${scenario.name}: ${response.status} as expected (${Buffer.byteLength(body)} bytes)`);
-  const probe = { status: response.status, bodyBytes: Buffer.byteLength(body) };
-  return { scenario, method, path, headers, url, probe };
+  log(`${scenario.name}: ${probe.status} as expected (${probe.bodyBytes} bytes)`);
+  const serverPid = ctx.server.child.pid;
+  return { scenario, method, path, headers, authorizations, url, probe, serverPid };
 }
 
-async function measureScenario({ scenario, method, path, headers, url, probe }, signal) {
-  log(`${scenario.name}: warm-up ${settings.warmupSeconds} s`);
-  await cannon({ url, method, headers, duration: settings.warmupSeconds }, signal);
+async function measureScenario(
+  { scenario, method, path, headers, authorizations, url, probe, serverPid },
+  signal,
+) {
+  const load = {
+    url,
+    method,
+    headers,
+    authorizations,
+    expectedStatus: scenario.expectedStatus,
+  };
+  const run = LOAD_GENERATORS[settings.loadGenerator.name];
+  // The steady state of a mix of keys has every key in the credential cache: warm up until
+  // each of the distinct keys has been sent at least once (10 000 in 8 s needs 1 250 req/s,
+  // below what the slowest build measured), so the table shows the steady state rather than
+  // the first lookup of each key.
+  const warmupSeconds = authorizations
+    ? Math.max(settings.warmupSeconds, DISTINCT_KEYS_WARMUP_SECONDS)
+    : settings.warmupSeconds;
+  log(`${scenario.name}: warm-up ${warmupSeconds} s`);
+  await run({ ...load, duration: warmupSeconds }, signal);
 
   log(
     `${scenario.name}: measuring ${settings.durationSeconds} s at ${settings.connections} connections`,
   );
-  const { result, latencies } = await cannon(
-    { url, method, headers, duration: settings.durationSeconds },
-    signal,
-  );
-
-  const statusCodes = Object.fromEntries(
-    Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]),
-  );
-  const responses = Object.values(statusCodes).reduce((a, b) => a + b, 0);
-  const ok = statusCodes[scenario.expectedStatus] ?? 0;
-  // autocannon's `errors` already includes its `timeouts`.
-  const socketErrors = result.errors - result.timeouts;
-  const unexpectedStatus = responses - ok;
+  const cpuBefore = await cpuSnapshot(serverPid);
+  const measured = await run({ ...load, duration: settings.durationSeconds }, signal);
+  const cpu = cpuUsed(cpuBefore, await cpuSnapshot(serverPid));
   return {
     name: scenario.name,
     baseline: Boolean(scenario.baseline),
     method,
     path,
     expectedStatus: scenario.expectedStatus,
+    distinctAuthorizations: authorizations?.length ?? null,
     probe,
+    ...measured,
+    cpu,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPU use during a measurement (Linux /proc; null elsewhere): which side was the bottleneck.
+// The server process's cores against the whole machine's; the difference is PostgreSQL, the
+// load generator and whatever else runs (which should be nothing: see the load average).
+// ---------------------------------------------------------------------------------------------
+
+const CLOCK_TICKS_PER_SECOND =
+  Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout) || 100;
+
+async function cpuSnapshot(pid) {
+  try {
+    // /proc/<pid>/stat: utime and stime are the 14th and 15th fields; the command name (2nd)
+    // is in parentheses and may hold spaces, so count from after it.
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const serverTicks = Number(fields[11]) + Number(fields[12]);
+    // /proc/stat's first line: cpu user nice system idle iowait irq softirq steal ...
+    const machine = (await readFile('/proc/stat', 'utf8')).split('\n')[0].trim().split(/\s+/);
+    const ticks = machine.slice(1, 9).map(Number);
+    const idleTicks = ticks[3] + ticks[4];
+    const busyTicks = ticks.reduce((a, b) => a + b, 0) - idleTicks;
+    return { at: performance.now(), serverTicks, busyTicks };
+  } catch {
+    return null;
+  }
+}
+
+/** Cores used on average between two snapshots: by the server process, by the whole machine. */
+function cpuUsed(before, after) {
+  if (!before || !after) return null;
+  const elapsedSeconds = (after.at - before.at) / 1000;
+  const cores = (ticks) => round(ticks / CLOCK_TICKS_PER_SECOND / elapsedSeconds, 2);
+  return {
+    serverCores: cores(after.serverTicks - before.serverTicks),
+    machineCores: cores(after.busyTicks - before.busyTicks),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Load generators. Each runs one load for `duration` seconds and resolves with the same shape:
+// reqPerSec, responses, ok, unexpectedStatus, socketErrors, timeouts, errors (the sum of the
+// three), statusCodes, latencyMs {p50, p90, p99, max}, throughputBytesPerSec, durationSeconds.
+// ---------------------------------------------------------------------------------------------
+
+const LOAD_GENERATORS = { autocannon: runAutocannon, wrk: runWrk };
+
+/** wrk when it is on PATH, unless BENCH_LOAD_GENERATOR says otherwise. */
+function chooseLoadGenerator() {
+  const wanted = process.env.BENCH_LOAD_GENERATOR || undefined;
+  if (wanted !== undefined && !['wrk', 'autocannon'].includes(wanted)) {
+    exitAtLoad(`BENCH_LOAD_GENERATOR must be wrk or autocannon, got "${wanted}"`);
+  }
+  const autocannonVersion = require('autocannon/package.json').version;
+  if (wanted === 'autocannon') return { name: 'autocannon', version: autocannonVersion };
+  // `wrk -v` prints "wrk <version> [epoll] Copyright ..." and exits with 1.
+  const probe = spawnSync('wrk', ['-v'], { encoding: 'utf8' });
+  const version = /^wrk (\S+)/.exec(probe.stdout ?? '')?.[1];
+  if (!probe.error && version) return { name: 'wrk', version, threads: 1 };
+  if (wanted === 'wrk') exitAtLoad('BENCH_LOAD_GENERATOR=wrk but no working wrk on PATH');
+  return { name: 'autocannon', version: autocannonVersion };
+}
+
+/** One autocannon run; the latencies come from every response's high-resolution time. */
+async function runAutocannon(
+  { url, method, headers, authorizations, expectedStatus, duration },
+  signal,
+) {
+  const { result, latencies } = await cannon(
+    { url, method, headers, duration, requests: cycling(authorizations) },
+    signal,
+  );
+  const statusCodes = Object.fromEntries(
+    Object.entries(result.statusCodeStats).map(([code, { count }]) => [code, count]),
+  );
+  const responses = Object.values(statusCodes).reduce((a, b) => a + b, 0);
+  const ok = statusCodes[expectedStatus] ?? 0;
+  // autocannon's `errors` already includes its `timeouts`.
+  const socketErrors = result.errors - result.timeouts;
+  const unexpectedStatus = responses - ok;
+  return {
     reqPerSec: result.requests.mean,
     responses,
     ok,
@@ -476,8 +996,7 @@ async function measureScenario({ scenario, method, path, headers, url, probe }, 
     errors: unexpectedStatus + socketErrors + result.timeouts,
     statusCodes,
     latencyMs: {
-      // autocannon's own histogram keeps whole milliseconds, too coarse on loopback; these
-      // come from every response's high-resolution time instead.
+      // autocannon's own histogram keeps whole milliseconds, too coarse on loopback.
       p50: round(percentile(latencies, 50), 3),
       p90: round(percentile(latencies, 90), 3),
       p99: round(percentile(latencies, 99), 3),
@@ -488,13 +1007,33 @@ async function measureScenario({ scenario, method, path, headers, url, probe }, 
   };
 }
 
+/**
+ * autocannon's `requests` for a list of Authorization values: one request definition whose
+ * setupRequest puts the next value on each request it builds. The counter is shared by all
+ * connections, so consecutive requests, whichever connection sends them, use different keys.
+ */
+function cycling(authorizations) {
+  if (!authorizations?.length) return undefined;
+  let next = 0;
+  return [
+    {
+      setupRequest(request) {
+        // A fresh headers object per request (autocannon copies the defaults into it).
+        request.headers.authorization = authorizations[next];
+        next = (next + 1) % authorizations.length;
+        return request;
+      },
+    },
+  ];
+}
+
 /** One autocannon run; resolves with its result and the sorted latencies in ms. */
-function cannon({ url, method, headers, duration }, signal) {
+function cannon({ url, method, headers, duration, requests }, signal) {
   signal.throwIfAborted();
   return new Promise((resolve, reject) => {
     const latencies = [];
     const instance = autocannon(
-      { url, method, headers, duration, connections: settings.connections },
+      { url, method, headers, duration, requests, connections: settings.connections },
       (error, result) => {
         signal.removeEventListener('abort', onAbort);
         if (error) return reject(error);
@@ -515,6 +1054,65 @@ function cannon({ url, method, headers, duration }, signal) {
 function percentile(sorted, p) {
   if (!sorted.length) return null;
   return sorted[Math.max(0, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/**
+ * One wrk run with bench/wrk/scenario.lua, which counts statuses and prints one JSON line at
+ * the end. One thread: on 2 cores a second wrk thread would take the server's core. A list of
+ * authorizations goes through a temporary file, one per line, that the script reads in init().
+ */
+async function runWrk({ url, method, headers, authorizations, expectedStatus, duration }, signal) {
+  signal.throwIfAborted();
+  const tempDir = authorizations ? await mkdtemp(join(os.tmpdir(), 'gatehouse-bench-wrk-')) : null;
+  try {
+    const env = {
+      ...process.env,
+      BENCH_WRK_METHOD: method,
+      BENCH_WRK_EXPECTED_STATUS: String(expectedStatus),
+    };
+    delete env.BENCH_WRK_AUTHORIZATIONS;
+    if (tempDir) {
+      env.BENCH_WRK_AUTHORIZATIONS = join(tempDir, 'authorizations.txt');
+      await writeFile(env.BENCH_WRK_AUTHORIZATIONS, `${authorizations.join('\n')}\n`);
+    }
+    const args = [
+      '-t1',
+      `-c${settings.connections}`,
+      `-d${duration}s`,
+      // autocannon's default; wrk's 2 s would count a slow tail as errors on its own.
+      '--timeout',
+      '10s',
+      '--latency',
+      '-s',
+      WRK_SCRIPT,
+      ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
+      url,
+    ];
+    const out = await runToCompletion('wrk', 'wrk', args, env, signal);
+    const line = out.trim().split('\n').at(-1);
+    let w;
+    try {
+      w = JSON.parse(line);
+    } catch {
+      throw new Error(`wrk printed no result line:\n${out}`);
+    }
+    const elapsed = w.durationSeconds;
+    return {
+      reqPerSec: round(w.requests / elapsed, 2),
+      responses: w.responses,
+      ok: w.statusCodes[expectedStatus] ?? 0,
+      unexpectedStatus: w.unexpectedStatus,
+      socketErrors: w.socketErrors.connect + w.socketErrors.read + w.socketErrors.write,
+      timeouts: w.timeouts,
+      errors: w.errors,
+      statusCodes: w.statusCodes,
+      latencyMs: w.latencyMs,
+      throughputBytesPerSec: round(w.bytes / elapsed, 0),
+      durationSeconds: round(elapsed, 3),
+    };
+  } finally {
+    if (tempDir) await rm(tempDir, { recursive: true, force: true });
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -627,9 +1225,9 @@ async function startServer({
 }
 
 /**
- * Removes an embedded-PostgreSQL data directory. Normally the app has stopped its PostgreSQL;
- * if it died without doing so (it runs in its own session, so it outlives the app), stop it
- * here first, or it would keep running on deleted files.
+ * Removes an embedded-PostgreSQL data directory. Normally its PostgreSQL has been stopped with
+ * pg_ctl; if that failed, or did not run (it runs in its own session, so it outlives whoever
+ * started it), stop it here first, or it would keep running on deleted files.
  */
 async function removeDataDir(dataDir) {
   const pidFile = join(dataDir, 'postgres', 'postmaster.pid');
@@ -672,33 +1270,114 @@ function freePort() {
   });
 }
 
+/**
+ * Runs a command to its end and resolves with its stdout; throws, with the end of its output,
+ * if it exits with anything but 0. Aborting the signal kills it.
+ */
+async function runToCompletion(name, command, args, env, signal) {
+  signal.throwIfAborted();
+  const child = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], signal });
+  const output = tail(60);
+  let stdout = '';
+  child.stdout.on('data', (chunk) => {
+    stdout += chunk;
+    output.push(chunk);
+  });
+  child.stderr.on('data', output.push);
+  child.on('error', () => undefined); // the abort's AbortError: reported through `signal` below
+  const [code, sig] = await exited(child);
+  signal.throwIfAborted();
+  if (code !== 0) {
+    throw new Error(`${name} failed (${sig ?? `exit code ${code}`}):\n${output.text()}`);
+  }
+  return stdout;
+}
+
+/** Seconds since `from` (a performance.now()), to a tenth. */
+function seconds(from, to = performance.now()) {
+  return round((to - from) / 1000, 1);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reporting
 // ---------------------------------------------------------------------------------------------
 
 function markdown(report) {
   const { machine, settings: s } = report;
-  const fmt = (n, digits) => (n === null || n === undefined ? 'n/a' : n.toFixed(digits));
+  const generator =
+    s.loadGenerator.name === 'wrk'
+      ? `wrk ${s.loadGenerator.version} (1 thread)`
+      : `autocannon ${s.loadGenerator.version}`;
   const lines = [
     `Gatehouse benchmark, ${report.date}: ${machine.cpuModel}, ${machine.cores} cores ` +
       `(shared by app, PostgreSQL and load generator), Node ${machine.node}; ` +
-      `${s.connections} connections, ${s.durationSeconds} s per scenario after ` +
-      `${s.warmupSeconds} s warm-up.`,
+      `load generator: ${generator}; ${s.connections} connections, ${s.durationSeconds} s per ` +
+      `scenario after ${s.warmupSeconds} s warm-up.`,
     '',
-    '| scenario | expected | req/s | p50 ms | p99 ms | errors | × health |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| scenario | expected | req/s | p50 ms | p99 ms | errors | × health | CPU app/all |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...report.scenarios.map(
       (r) =>
         `| ${r.name} | ${r.expectedStatus} | ${fmt(r.reqPerSec, 0)} | ${fmt(r.latencyMs.p50, 2)} ` +
-        `| ${fmt(r.latencyMs.p99, 2)} | ${r.errors} | ${fmt(r.ratioToBaseline, 2)} |`,
+        `| ${fmt(r.latencyMs.p99, 2)} | ${r.errors} | ${fmt(r.ratioToBaseline, 2)} ` +
+        `| ${fmt(r.cpu?.serverCores, 2)}/${fmt(r.cpu?.machineCores, 2)} |`,
     ),
+    '',
+    `CPU app/all: cores used during the measurement by the server process, and by the whole ` +
+      `machine (the rest is PostgreSQL and the load generator). Load average at the start: ` +
+      `${machine.loadAverageAtStart.join(', ')}.`,
     '',
     `Ratios (req/s of "${HOT_KEY}" divided by req/s of the other; n/a when not run):`,
     '',
     ...report.ratios.map((r) => `- ${r.numerator} ÷ ${r.denominator}: ${fmt(r.ratio, 2)}`),
     '',
+    ...report.seeding.map(
+      (g) => `Seeding: api_users grown from ${g.before} to ${g.total} rows in ${g.seconds} s.`,
+    ),
+    ...(report.seeding.length ? [''] : []),
+    ...targetsMarkdown(report.targets),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+/** The targets as a table (measured quotient and its two numbers, goal, verdict). */
+function targetsMarkdown(judged) {
+  const counts = ['PASS', 'FAIL', 'n/a'].map((v) => judged.filter((t) => t.verdict === v).length);
+  const row = (t) => {
+    if (t.errors !== undefined) {
+      const where = t.scenariosWithErrors.length ? ` (${t.scenariosWithErrors.join(', ')})` : '';
+      return `| no errors in any scenario | ${t.errors}${where} | 0 | ${t.verdict} |`;
+    }
+    const metric = Object.keys(t.numerator).find((k) => k !== 'scenario');
+    const unit = metric === 'reqPerSec' ? 0 : 2;
+    const measured =
+      t.ratio === null
+        ? 'n/a'
+        : `${fmt(t.ratio, 2)} (${fmt(t.numerator[metric], unit)} ÷ ${fmt(t.denominator[metric], unit)})`;
+    const { min, max } = t.goal;
+    const goal =
+      min !== null && max !== null
+        ? `${fmt(min, 2)} to ${fmt(max, 2)}`
+        : min !== null
+          ? `≥ ${fmt(min, 2)}`
+          : `≤ ${fmt(max, 2)}`;
+    const verdict = t.verdict === 'FAIL' ? '**FAIL**' : t.verdict;
+    return `| ${t.name} | ${measured} | ${goal} | ${verdict} |`;
+  };
+  const missed = judged.filter((t) => t.verdict === 'FAIL');
+  return [
+    `Targets ("Fast path"): ${counts[0]} PASS, ${counts[1]} FAIL, ${counts[2]} n/a (not run).`,
+    '',
+    '| target | measured | goal | verdict |',
+    '| --- | ---: | ---: | --- |',
+    ...judged.map(row),
+    '',
+    ...(missed.length ? [`MISSED: ${missed.map((t) => t.name).join('; ')}.`, ''] : []),
+  ];
+}
+
+function fmt(n, digits) {
+  return n === null || n === undefined ? 'n/a' : n.toFixed(digits);
 }
 
 function machineInfo() {
@@ -710,6 +1389,10 @@ function machineInfo() {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     autocannon: require('autocannon/package.json').version,
+    // Which one measured: wrk and autocannon figures are not comparable with each other.
+    loadGenerator: settings.loadGenerator.name,
+    // Anything else running makes every number lower: read it before comparing runs.
+    loadAverageAtStart: LOAD_AVERAGE_AT_START,
   };
 }
 
@@ -741,16 +1424,25 @@ function envWithout(names) {
   return env;
 }
 
-function positiveInt(name, fallback) {
+function positiveInt(name, fallback, min = 1) {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    // Read at load time, before anything is started: nothing to clean up, so exit right here.
-    log(`FAILED: ${name} must be a positive whole number, got "${raw}"`);
-    process.exit(1);
+  if (!Number.isInteger(value) || value < min) {
+    exitAtLoad(`${name} must be a whole number of at least ${min}, got "${raw}"`);
   }
   return value;
+}
+
+/** For settings read at load time, before anything is started: nothing to clean up yet. */
+function exitAtLoad(message) {
+  log(`FAILED: ${message}`);
+  process.exit(1);
+}
+
+/** 1000000 -> "1 000 000": the scenario names carry counts, readable ones. */
+function count(n) {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ' ');
 }
 
 /** Keeps the last `max` lines written to it. */

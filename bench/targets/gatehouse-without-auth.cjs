@@ -1,0 +1,31 @@
+// Bench-only entry point: the production build of Gatehouse with its authentication switched
+// off, for the "unauthenticated route" scenario of `npm run bench`, which measures what
+// authentication adds to a guarded route by serving that same route without it.
+//
+// The app gets no flag for this: this script replaces ApiKeyGuard's canActivate in the built
+// module before dist/src/main.js is loaded. Node's module cache hands main.js (through
+// app.module and auth.module) the same, patched class, so the app starts exactly as `npm start`
+// does, with the same configuration, database, interceptors, filters and rate-limit guard, minus
+// the API-key guard's work: no settings read, no lock lookup, no user lookup, no secret check,
+// no last-request write. The rate-limit guard lets requests without `request.user` through, as
+// it does for @Public() routes.
+//
+// Takes Gatehouse's usual environment (bench/run.mjs gives it the same as the main instance).
+// GATEHOUSE_DIST, optional, points at another build's dist/src.
+
+'use strict';
+
+const { join, resolve } = require('node:path');
+
+const dist = resolve(process.env.GATEHOUSE_DIST ?? join(__dirname, '..', '..', 'dist', 'src'));
+const { ApiKeyGuard } = require(join(dist, 'auth', 'api-key.guard.js'));
+
+// Fail loudly if the build no longer looks like this: a silently unpatched guard would make
+// "unauthenticated" measure authentication (its probe, without credentials, would get 401).
+if (typeof ApiKeyGuard?.prototype?.canActivate !== 'function') {
+  process.stderr.write(`no ApiKeyGuard.prototype.canActivate in ${dist}/auth/api-key.guard.js\n`);
+  process.exit(2);
+}
+ApiKeyGuard.prototype.canActivate = async () => true;
+
+require(join(dist, 'main.js'));
