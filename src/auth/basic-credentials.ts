@@ -13,6 +13,7 @@ export const MAX_AUTHORIZATION_LENGTH = 4096;
 
 const BASIC = /^basic(?:[ \t]+(.*))?$/is;
 /** Unicode's Cc: C0 controls, DEL, C1 controls (the same set as /\p{Cc}/u, which is slower). */
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
 const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 // ignoreBOM keeps a leading U+FEFF as part of the key instead of silently dropping it.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
