@@ -150,27 +150,69 @@ describe('cache invalidation across instances', () => {
     expectDenial(response, '5', 'UserDisabled');
   });
 
-  it('announces changes to what authentication reads, not last-request writes', async () => {
-    const user = await cachedUser();
-    const listener = new pg.Client({ connectionString: a.db.url });
-    await listener.connect();
-    try {
-      const payloads: string[] = [];
-      listener.on('notification', (message) => payloads.push(message.payload ?? ''));
+  describe('what the database announces', () => {
+    let listener: pg.Client;
+    let payloads: unknown[];
+    beforeEach(async () => {
+      listener = new pg.Client({ connectionString: a.db.url });
+      await listener.connect();
+      payloads = [];
+      listener.on('notification', (message) => payloads.push(JSON.parse(message.payload ?? '')));
       await listener.query('LISTEN gatehouse_changes');
-      await a.db.query('UPDATE api_users SET last_request_at = now() WHERE id = $1', [user.id]);
-      await a.db.query(`UPDATE api_users SET name = 'renamed' WHERE id = $1`, [user.id]);
-      // Notifications arrive in commit order: once the rename's is here, the first one would be.
+    });
+    afterEach(() => listener.end());
+
+    /** Runs the statements, then one that announces a marker, and waits for the marker. */
+    async function announcedBy(...statements: [string, unknown[]?][]): Promise<unknown[]> {
+      payloads.length = 0;
+      for (const [sql, params] of statements) await a.db.query(sql, params);
+      // Notifications arrive in commit order: once the marker is here, the rest would be.
+      await a.db.query(`SELECT pg_notify('gatehouse_changes', '{"marker":true}')`);
       const deadline = Date.now() + 2000;
-      while (payloads.length === 0 && Date.now() < deadline) await sleep(10);
-      expect(payloads.map((p) => JSON.parse(p))).toEqual([
-        { table: 'api_users', keys: [user.publicKey, user.publicKey] },
-      ]);
-    } finally {
-      await listener.end();
+      while (!payloads.some(isMarker) && Date.now() < deadline) await sleep(10);
+      expect(payloads.some(isMarker)).toBe(true);
+      // The instances' own `settle()` round trips (after createApiUser) are not changes.
+      return payloads.filter((p) => !isMarker(p) && !(p as { nonce?: string }).nonce);
     }
+
+    it('a change to what authentication reads: the keys, once per statement', async () => {
+      const user = await cachedUser();
+      expect(
+        await announcedBy([`UPDATE api_users SET name = 'renamed' WHERE id = $1`, [user.id]]),
+      ).toEqual([{ table: 'api_users', keys: [user.publicKey] }]);
+    });
+
+    it('nothing for last-request writes or new users', async () => {
+      const user = await cachedUser();
+      expect(
+        await announcedBy(
+          ['UPDATE api_users SET last_request_at = now() WHERE id = $1', [user.id]],
+          [
+            `INSERT INTO api_users (name, public_key, secret_hash, roles)
+             VALUES ('new', 'a-brand-new-public-key', 'x', '{read}')`,
+          ],
+        ),
+      ).toEqual([]);
+    });
+
+    it('one "every key" announcement for a bulk change too large to list', async () => {
+      await a.db.query(
+        `INSERT INTO api_users (name, public_key, secret_hash, roles)
+         SELECT 'bulk', 'bulk-public-key-' || g, 'x', '{read}' FROM generate_series(1, 500) g`,
+      );
+      expect(
+        await announcedBy([`UPDATE api_users SET enabled = false WHERE name = 'bulk'`]),
+      ).toEqual([{ table: 'api_users' }]);
+      expect(await announcedBy([`DELETE FROM api_users WHERE name = 'bulk'`])).toEqual([
+        { table: 'api_users' },
+      ]);
+    });
   });
 });
+
+function isMarker(payload: unknown): boolean {
+  return (payload as { marker?: boolean }).marker === true;
+}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
