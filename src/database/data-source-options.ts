@@ -11,7 +11,6 @@ import { CreateShopTables1763990000000 } from './migrations/1763990000000-Create
 import { CreateAuditEvents1764000000000 } from './migrations/1764000000000-CreateAuditEvents';
 import { AddRateLimitsAndUsage1764000100000 } from './migrations/1764000100000-AddRateLimitsAndUsage';
 import { NotifyAuthChanges1764100000000 } from './migrations/1764100000000-NotifyAuthChanges';
-import { NotifyAuthChangesPerStatement1764100100000 } from './migrations/1764100100000-NotifyAuthChangesPerStatement';
 
 /**
  * The one description of Gatehouse's database, used by the app (`TypeOrmModule`), by the
@@ -29,7 +28,6 @@ export function dataSourceOptions(url: string): DataSourceOptions {
       CreateAuditEvents1764000000000,
       AddRateLimitsAndUsage1764000100000,
       NotifyAuthChanges1764100000000,
-      NotifyAuthChangesPerStatement1764100100000,
     ],
     migrationsTableName: 'migrations',
     synchronize: false,
