@@ -3,7 +3,7 @@ import { hash, randomBytes } from 'node:crypto';
 import { ApiUsersService, UserForAuthentication } from '../api-users/api-users.service';
 import { LastRequestService } from '../api-users/last-request.service';
 import { ChangeFeed } from '../change-feed/change-feed.service';
-import { ReadThroughCache } from '../change-feed/read-through-cache';
+import { followingCache, ReadThroughCache } from '../change-feed/read-through-cache';
 import { AppConfig } from '../config/app-config';
 import { DatabaseUnavailableException } from '../database/database-unavailable.exception';
 import { AuthDeniedException } from './auth-denied.exception';
@@ -19,9 +19,9 @@ const STALE_LOG_INTERVAL_MS = 60_000;
  * Checks a public key and secret against the stored API users (reasons 4, 5, 3 in order).
  *
  * Users are read through a cache keyed by public key (see ReadThroughCache): in the steady
- * state a request costs no database round trip, only the HMAC check of its secret. The cache
- * holds the stored row (its hash, never a secret), so a wrong secret is refused from the cache
- * too. A change to a user reaches every instance through the change feed before its next request.
+ * state a request costs no database round trip, only a check of its secret (see
+ * `verifiedSecrets`). The cache holds the stored row (its hash, never a secret), so a wrong
+ * secret is refused from the cache too. A change to a user reaches every instance through the change feed before its next request.
  */
 @Injectable()
 export class CredentialsService {
@@ -31,8 +31,8 @@ export class CredentialsService {
    * For each cached user whose secret was verified: a SHA-256 of this process's random pepper
    * and that secret, base64 (a string digest is twice as fast to produce as a Buffer). A repeat
    * request then costs one SHA-256 instead of an HMAC with a new key (a fifth of the time,
-   * measured), and the secret itself is kept nowhere. Keyed by the
-   * cached row, so a change to the user (a new row in the cache) forgets it.
+   * measured), and the secret itself is kept nowhere. Keyed by the cached row, so a change to
+   * the user (a new row in the cache) forgets it.
    */
   private readonly verifiedSecrets = new WeakMap<UserForAuthentication, string>();
   private readonly pepper = randomBytes(32).toString('hex');
@@ -45,19 +45,9 @@ export class CredentialsService {
     config: AppConfig,
     changes: ChangeFeed,
   ) {
-    this.users = new ReadThroughCache(changes, {
-      ttlMs: config.authCache.ttlSeconds * 1000,
-      staleMs: config.authCache.staleSeconds * 1000,
+    this.users = followingCache(changes, 'api_users', config.authCache, {
       maxEntries: config.authCache.maxEntries,
       onStale: (error) => this.logStale(error),
-    });
-    changes.subscribe({
-      onChange: (change) => {
-        if (change.table !== 'api_users') return;
-        if (change.keys) for (const key of change.keys) this.users.delete(key);
-        else this.users.clear();
-      },
-      onReset: () => this.users.clear(),
     });
   }
 

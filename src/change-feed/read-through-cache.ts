@@ -1,9 +1,16 @@
 import { LRUCache } from 'lru-cache';
+import type { AuthCachePolicy } from '../config/app-config';
+import type { Change, ChangeSubscriber } from './change-feed.service';
 
 /** What a cache needs to know of the change feed (see ChangeFeed). */
 export interface FeedState {
   readonly listening: boolean;
   readonly version: number;
+}
+
+/** What `followingCache` needs of the change feed: its state and its announcements. */
+export interface ChangeSource extends FeedState {
+  subscribe(subscriber: ChangeSubscriber): void;
 }
 
 export interface ReadThroughCacheOptions {
@@ -92,4 +99,31 @@ export class ReadThroughCache<V extends object> {
   get size(): number {
     return this.entries.size;
   }
+}
+
+/**
+ * A cache of one table's rows that follows the change feed: a change of that table drops the
+ * keys it names (every key when it names none, as for the settings row or a TRUNCATE), and a
+ * reset of the feed drops everything. How long entries answer comes from AUTH_CACHE_*.
+ */
+export function followingCache<V extends object>(
+  feed: ChangeSource,
+  table: Change['table'],
+  policy: AuthCachePolicy,
+  options: { maxEntries: number; onStale?: (error: unknown) => void },
+): ReadThroughCache<V> {
+  const cache = new ReadThroughCache<V>(feed, {
+    ttlMs: policy.ttlSeconds * 1000,
+    staleMs: policy.staleSeconds * 1000,
+    ...options,
+  });
+  feed.subscribe({
+    onChange: (change) => {
+      if (change.table !== table) return;
+      if (change.keys) for (const key of change.keys) cache.delete(key);
+      else cache.clear();
+    },
+    onReset: () => cache.clear(),
+  });
+  return cache;
 }

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { ChangeFeed } from '../change-feed/change-feed.service';
-import { ReadThroughCache } from '../change-feed/read-through-cache';
+import { followingCache, ReadThroughCache } from '../change-feed/read-through-cache';
 import { AppConfig } from '../config/app-config';
 import { DatabaseUnavailableException } from '../database/database-unavailable.exception';
 import { UpdateSettingsDto } from './dto/update-settings.dto';
@@ -32,41 +32,20 @@ export class SettingsService {
     config: AppConfig,
   ) {
     const logger = new Logger('SettingsService');
-    this.cache = new ReadThroughCache(changes, {
-      ttlMs: config.authCache.ttlSeconds * 1000,
-      staleMs: config.authCache.staleSeconds * 1000,
+    this.cache = followingCache(changes, 'settings', config.authCache, {
       maxEntries: 1,
       onStale: () => logger.debug('Database unreachable; using the cached settings'),
-    });
-    changes.subscribe({
-      onChange: (change) => {
-        if (change.table === 'settings') this.cache.clear();
-      },
-      onReset: () => this.cache.clear(),
     });
   }
 
   /** The settings that apply to a request: from the cache when it can answer. */
-  async current(): Promise<SettingsView> {
-    try {
-      const settings = await this.cache.get(CACHE_KEY, () => this.read());
-      if (!settings) throw new Error('The settings row is missing');
-      return settings;
-    } catch (error) {
-      // Every request reads this row: whatever stops it is the database failing, not the caller.
-      throw new DatabaseUnavailableException(error);
-    }
+  current(): Promise<SettingsView> {
+    return this.orUnavailable(() => this.cache.get(CACHE_KEY, () => this.read()));
   }
 
   /** The settings as stored now (for the admin API). */
-  async get(): Promise<SettingsView> {
-    try {
-      const settings = await this.read();
-      if (!settings) throw new Error('The settings row is missing');
-      return settings;
-    } catch (error) {
-      throw new DatabaseUnavailableException(error);
-    }
+  get(): Promise<SettingsView> {
+    return this.orUnavailable(() => this.read());
   }
 
   async update(changes: UpdateSettingsDto): Promise<SettingsView> {
@@ -75,6 +54,17 @@ export class SettingsService {
       await this.changes.settle();
     }
     return this.get();
+  }
+
+  /** Every request reads this row: whatever stops it is the database failing, not the caller. */
+  private async orUnavailable(read: () => Promise<SettingsView | null>): Promise<SettingsView> {
+    try {
+      const settings = await read();
+      if (!settings) throw new Error('The settings row is missing');
+      return settings;
+    } catch (error) {
+      throw new DatabaseUnavailableException(error);
+    }
   }
 
   private async read(): Promise<SettingsView | null> {
