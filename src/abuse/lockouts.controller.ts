@@ -6,17 +6,14 @@ import {
   HttpStatus,
   NotFoundException,
   Param,
-  UseInterceptors,
 } from '@nestjs/common';
-import { AdminAuditInterceptor } from '../audit/admin-audit.interceptor';
-import { AdminOnly } from '../auth/auth.decorators';
+import { AdminApi } from '../audit/admin-api.decorator';
 import { LockoutService, LockView } from './lockout.service';
 import { AuditAction } from '../audit/admin-action';
 
 /** Current locks (reason 6) and bans (reason 7), and lifting one before it ends on its own. */
 @Controller('admin/lockouts')
-@AdminOnly()
-@UseInterceptors(AdminAuditInterceptor)
+@AdminApi()
 export class LockoutsController {
   constructor(private readonly lockouts: LockoutService) {}
 

@@ -9,10 +9,8 @@ import {
   Patch,
   Post,
   Query,
-  UseInterceptors,
 } from '@nestjs/common';
-import { AdminAuditInterceptor } from '../audit/admin-audit.interceptor';
-import { AdminOnly } from '../auth/auth.decorators';
+import { AdminApi } from '../audit/admin-api.decorator';
 import { parseUsageRange } from '../usage/usage-range';
 import { UsageReport, UsageService } from '../usage/usage.service';
 import { ApiUsersService, ApiUserView, ApiUserWithSecret } from './api-users.service';
@@ -20,8 +18,7 @@ import { CreateApiUserDto } from './dto/create-api-user.dto';
 import { UpdateApiUserDto } from './dto/update-api-user.dto';
 
 @Controller('admin/api-users')
-@AdminOnly()
-@UseInterceptors(AdminAuditInterceptor)
+@AdminApi()
 export class ApiUsersController {
   constructor(
     private readonly apiUsers: ApiUsersService,

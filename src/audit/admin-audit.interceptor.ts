@@ -13,7 +13,7 @@ import { AuditService } from './audit.service';
 type ByMethod = Map<string, string | undefined>;
 
 /**
- * Applied by each admin controller (`@UseInterceptors`), not globally: an interceptor wraps the
+ * Applied by each admin controller (through `@AdminApi()`), not globally: an interceptor wraps the
  * handler in an Observable pipeline, which on the OData routes would cost every request a tenth
  * of its time for nothing (measured with --cpu-prof, see the README's Performance section).
  * Records each admin action once its handler succeeded. A failed one

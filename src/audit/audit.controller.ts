@@ -1,7 +1,6 @@
-import { Controller, Get, Query, Req, UseInterceptors } from '@nestjs/common';
+import { Controller, Get, Query, Req } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
-import { AdminAuditInterceptor } from './admin-audit.interceptor';
-import { AdminOnly } from '../auth/auth.decorators';
+import { AdminApi } from './admin-api.decorator';
 import { AuditEventView, AuditReader } from './audit-reader.service';
 import { AuditQueryDto, DEFAULT_LIMIT } from './audit-query.dto';
 import { AuditService } from './audit.service';
@@ -13,8 +12,7 @@ export interface AuditPage {
 }
 
 @Controller('admin/audit')
-@AdminOnly()
-@UseInterceptors(AdminAuditInterceptor)
+@AdminApi()
 export class AuditController {
   constructor(
     private readonly audit: AuditService,

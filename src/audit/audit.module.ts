@@ -8,7 +8,7 @@ import { AuditService } from './audit.service';
 
 /**
  * The audit trail: denials (recorded by the exception filter through `AuditService`), admin
- * actions (`AdminAuditInterceptor`, which each admin controller applies) and `GET /admin/audit`.
+ * actions (`AdminAuditInterceptor`, which `@AdminApi()` puts on each admin controller) and `GET /admin/audit`.
  * Global, so that the admin controllers' modules can build the interceptor without importing
  * this module (which would not change what they can do).
  */

@@ -1,12 +1,10 @@
-import { Body, Controller, Get, Patch, UseInterceptors } from '@nestjs/common';
-import { AdminAuditInterceptor } from '../audit/admin-audit.interceptor';
-import { AdminOnly } from '../auth/auth.decorators';
+import { Body, Controller, Get, Patch } from '@nestjs/common';
+import { AdminApi } from '../audit/admin-api.decorator';
 import { UpdateSettingsDto } from './dto/update-settings.dto';
 import { SettingsService, SettingsView } from './settings.service';
 
 @Controller('admin/settings')
-@AdminOnly()
-@UseInterceptors(AdminAuditInterceptor)
+@AdminApi()
 export class SettingsController {
   constructor(private readonly settings: SettingsService) {}
 
