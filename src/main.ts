@@ -1,3 +1,5 @@
+// First: V8 settings that must be in place before the app starts allocating.
+import './runtime-tuning';
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
