@@ -53,7 +53,7 @@ function guardWith(strategy: ReturnType<typeof scriptedStrategy>): ApiKeyGuard {
     settings,
     config,
     lockouts,
-    {} as CredentialsService,
+    { recognise: () => undefined } as unknown as CredentialsService,
     strategy as unknown as BasicStrategy,
   );
 }

@@ -18,6 +18,11 @@ import { routeAuth } from './route-auth';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const BASIC_STRATEGY = 'basic';
 
+function validPublicKey(request: FastifyRequest): string | undefined {
+  const presented = basicCredentialsOf(request);
+  return presented.kind === 'valid' ? presented.publicKey : undefined;
+}
+
 type PassportMiddleware = (req: unknown, res: unknown, next: (error?: Error) => void) => void;
 
 /**
@@ -72,14 +77,16 @@ export class ApiKeyGuard implements CanActivate {
     }
 
     // Reasons 7 and 6 in one store lookup. An invalid header has no public key, so only a ban
-    // can answer before its reason 2. (The strategy gets the same parse, not a second one.)
-    const presented = basicCredentialsOf(request);
-    const publicKey = presented.kind === 'valid' ? presented.publicKey : undefined;
+    // can answer before its reason 2. A header verified before gives its key without a parse;
+    // any other is parsed here, once (the strategy gets the same parse, not a second one).
+    const recognised = this.credentials.recognise(request);
+    const publicKey = recognised ? recognised.publicKey : validPublicKey(request);
     const address = clientAddress(request);
     const block = await this.lockouts.check(address, publicKey);
     if (block) {
       // Conceal mode answers a lock as a 3, so it does a 3's work too (CONTRACT.md 3).
       const concealed = block.reason === AuthResult.UserLocked && this.config.authConcealReasons;
+      const presented = basicCredentialsOf(request);
       if (concealed && presented.kind === 'valid') {
         await this.credentials.verifyWithoutEffect(presented.publicKey, presented.secret);
       }

@@ -8,6 +8,7 @@ import { basicCredentialsOf } from './basic-credentials';
 import { CredentialsService } from './credentials.service';
 
 type Verified = (error: unknown, user?: AuthenticatedUser | false) => void;
+type WithHeaders = { headers: Record<string, string | string[] | undefined> };
 
 /**
  * passport-http's Basic strategy with its header parsing replaced: passport-http 0.3 splits
@@ -17,11 +18,11 @@ type Verified = (error: unknown, user?: AuthenticatedUser | false) => void;
  */
 class Rfc7617BasicStrategy extends PassportHttpBasicStrategy {
   // Members passport-strategy gives every strategy; @types/passport-http does not declare them.
-  declare _verify: (publicKey: string, secret: string, done: Verified) => void;
+  declare _verify: (req: WithHeaders, publicKey: string, secret: string, done: Verified) => void;
   declare error: (error: Error) => void;
   declare success: (user: AuthenticatedUser) => void;
 
-  authenticate(req: { headers: Record<string, string | string[] | undefined> }): void {
+  authenticate(req: WithHeaders): void {
     const credentials = basicCredentialsOf(req);
     if (credentials.kind !== 'valid') {
       return this.error(
@@ -31,7 +32,8 @@ class Rfc7617BasicStrategy extends PassportHttpBasicStrategy {
         ),
       );
     }
-    this._verify(credentials.publicKey, credentials.secret, (error, user) => {
+    // Always with the request first (passport-http's passReqToCallback, set below).
+    this._verify(req, credentials.publicKey, credentials.secret, (error, user) => {
       if (error) return this.error(error as Error);
       if (!user) return this.error(new AuthDeniedException(AuthResult.InvalidCredentials));
       this.success(user);
@@ -42,10 +44,22 @@ class Rfc7617BasicStrategy extends PassportHttpBasicStrategy {
 @Injectable()
 export class BasicStrategy extends PassportStrategy(Rfc7617BasicStrategy, 'basic') {
   constructor(private readonly credentials: CredentialsService) {
-    super({});
+    super({ passReqToCallback: true });
   }
 
-  validate(publicKey: string, secret: string): Promise<AuthenticatedUser> {
-    return this.credentials.verify(publicKey, secret);
+  /** A header that passed the full check before answers from that (CredentialsService.recognise). */
+  authenticate(req: WithHeaders): void {
+    const recognised = this.credentials.recognise(req);
+    if (recognised) return this.success(this.credentials.admitRecognised(recognised));
+    super.authenticate(req);
+  }
+
+  validate(req: WithHeaders, publicKey: string, secret: string): Promise<AuthenticatedUser> {
+    const authorization = req.headers.authorization;
+    return this.credentials.verify(
+      publicKey,
+      secret,
+      typeof authorization === 'string' ? authorization : undefined,
+    );
   }
 }

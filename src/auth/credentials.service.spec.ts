@@ -171,4 +171,70 @@ describe('CredentialsService', () => {
     await service.verify('known-public-key', SECRET);
     expect(lookups).toHaveLength(3);
   });
+
+  describe('recognising a repeat Authorization header', () => {
+    const HEADER = `Basic ${Buffer.from(`known-public-key:${SECRET}`).toString('base64')}`;
+    const request = (authorization: string | string[] | undefined = HEADER) => ({
+      headers: { authorization },
+    });
+
+    it('recognises a header only after it passed the full check', async () => {
+      const { service } = setUp(enabledUser);
+      expect(service.recognise(request())).toBeUndefined();
+      const verified = await service.verify('known-public-key', SECRET, HEADER);
+      expect(service.recognise(request())).toBe(verified);
+    });
+
+    it('does not recognise another header, a failed one, or one of different case', async () => {
+      const { service } = setUp(enabledUser);
+      await service.verify('known-public-key', SECRET, HEADER);
+      const wrong = `Basic ${Buffer.from('known-public-key:wrong-secret-000000').toString('base64')}`;
+      await service.verify('known-public-key', 'wrong-secret-000000', wrong).catch(() => null);
+      expect(service.recognise(request(wrong))).toBeUndefined();
+      expect(service.recognise(request(HEADER.replace('Basic', 'basic')))).toBeUndefined();
+      expect(service.recognise(request([HEADER, HEADER]))).toBeUndefined();
+      expect(service.recognise({ headers: {} })).toBeUndefined();
+    });
+
+    it('stops recognising it once the user changes, until the new row passes', async () => {
+      const t = setUp(enabledUser);
+      await t.service.verify('known-public-key', SECRET, HEADER);
+      t.answer({ ...enabledUser, enabled: false });
+      t.feed.announce({ table: 'api_users', keys: ['known-public-key'] });
+      expect(t.service.recognise(request())).toBeUndefined();
+      expect(await reasonOf(t.service.verify('known-public-key', SECRET, HEADER))).toBe(
+        AuthResult.UserDisabled,
+      );
+      expect(t.service.recognise(request())).toBeUndefined();
+    });
+
+    it('rechecks on every call, so a change between the guard and the strategy counts', async () => {
+      const t = setUp(enabledUser);
+      await t.service.verify('known-public-key', SECRET, HEADER);
+      const sameRequest = request();
+      expect(t.service.recognise(sameRequest)).toBeDefined();
+      t.feed.announce({ table: 'api_users', keys: ['known-public-key'] });
+      expect(t.service.recognise(sameRequest)).toBeUndefined();
+    });
+
+    it('does not recognise while the change feed is down', async () => {
+      const t = setUp(enabledUser);
+      await t.service.verify('known-public-key', SECRET, HEADER);
+      t.feed.listening = false;
+      expect(t.service.recognise(request())).toBeUndefined();
+    });
+
+    it('hands out a frozen user, since every recognised request shares it', async () => {
+      const { service } = setUp(enabledUser);
+      await service.verify('known-public-key', SECRET, HEADER);
+      expect(Object.isFrozen(service.recognise(request()))).toBe(true);
+    });
+
+    it('counts a recognised request as a request of its user', async () => {
+      const { service, touched } = setUp(enabledUser);
+      const user = await service.verify('known-public-key', SECRET, HEADER);
+      expect(service.admitRecognised(user)).toBe(user);
+      expect(touched).toEqual([enabledUser.id, enabledUser.id]);
+    });
+  });
 });

@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { hash, randomBytes } from 'node:crypto';
 import { ApiUsersService, UserForAuthentication } from '../api-users/api-users.service';
 import { LastRequestService } from '../api-users/last-request.service';
@@ -9,11 +10,24 @@ import { DatabaseUnavailableException } from '../database/database-unavailable.e
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
 import { AuthenticatedUser } from './authenticated-user';
+import { MAX_AUTHORIZATION_LENGTH } from './basic-credentials';
 import { constantTimeEqual } from './secret-hash';
 import { SecretHashService } from './secret-hash.service';
 
 /** A stale answer is logged at most this often (ms). */
 const STALE_LOG_INTERVAL_MS = 60_000;
+
+/** An `Authorization` header that passed the full check, and what it was checked against. */
+interface VerifiedHeader {
+  /** The cached row it was verified against: recognised only while that row is the fresh one. */
+  row: UserForAuthentication;
+  user: AuthenticatedUser;
+}
+
+/** What `recognise` needs of a request. */
+interface WithAuthorization {
+  headers: Record<string, string | string[] | undefined>;
+}
 
 /**
  * Checks a public key and secret against the stored API users (reasons 4, 5, 3 in order).
@@ -21,7 +35,9 @@ const STALE_LOG_INTERVAL_MS = 60_000;
  * Users are read through a cache keyed by public key (see ReadThroughCache): in the steady
  * state a request costs no database round trip, only a check of its secret (see
  * `verifiedSecrets`). The cache holds the stored row (its hash, never a secret), so a wrong
- * secret is refused from the cache too. A change to a user reaches every instance through the change feed before its next request.
+ * secret is refused from the cache too. A change to a user reaches every instance through the
+ * change feed before its next request. A repeat of a header that passed is recognised by its
+ * digest (`recognise`) and skips even the parse.
  */
 @Injectable()
 export class CredentialsService {
@@ -35,6 +51,13 @@ export class CredentialsService {
    * the user (a new row in the cache) forgets it.
    */
   private readonly verifiedSecrets = new WeakMap<UserForAuthentication, string>();
+  /**
+   * Repeat requests: for each `Authorization` header that passed the full check, keyed by a
+   * SHA-256 of the pepper and the header (never the header itself), the row it was checked
+   * against and the user it gave. See `recognise`.
+   */
+  private readonly verifiedHeaders: LRUCache<string, VerifiedHeader>;
+  private readonly verifiedHeaderByRequest = new WeakMap<object, VerifiedHeader | null>();
   private readonly pepper = randomBytes(32).toString('hex');
   private lastStaleLog = 0;
 
@@ -49,9 +72,50 @@ export class CredentialsService {
       maxEntries: config.authCache.maxEntries,
       onStale: (error) => this.logStale(error),
     });
+    this.verifiedHeaders = new LRUCache({ max: config.authCache.maxEntries });
   }
 
-  async verify(publicKey: string, secret: string): Promise<AuthenticatedUser> {
+  /**
+   * The user of a request whose `Authorization` header, byte for byte, passed `verify` before,
+   * as long as the user's row it was checked against is still the fresh one in the cache: a
+   * change to the user (disabled, deleted, new secret, new roles; announced through the change
+   * feed) or the TTL replaces that row, and the header goes through the full check again. Also
+   * undefined while the cache is not fresh (feed down, database failing), so those rules stay
+   * with `verify`. Saves a repeat request the Basic parse and the cache lookup; a header never
+   * verified (every failure) costs one SHA-256 more, the same for all. Memoised per request:
+   * the guard asks (for the lock check's public key) and then the strategy.
+   */
+  recognise(request: WithAuthorization): AuthenticatedUser | undefined {
+    let known = this.verifiedHeaderByRequest.get(request);
+    if (known === undefined) {
+      const authorization = request.headers.authorization;
+      known =
+        typeof authorization === 'string' && authorization.length <= MAX_AUTHORIZATION_LENGTH
+          ? (this.verifiedHeaders.get(this.headerDigest(authorization)) ?? null)
+          : null;
+      this.verifiedHeaderByRequest.set(request, known);
+    }
+    // Checked on every call: a change may have arrived between the guard's and the strategy's.
+    return known && this.users.peekFresh(known.row.publicKey) === known.row
+      ? known.user
+      : undefined;
+  }
+
+  /** A recognised user's request counts as one like any other (last request time). */
+  admitRecognised(user: AuthenticatedUser): AuthenticatedUser {
+    this.lastRequests.touch(user.id);
+    return user;
+  }
+
+  /**
+   * The full check. `authorization`, the header the credentials came in, is remembered (as a
+   * digest) on success so that `recognise` knows it next time.
+   */
+  async verify(
+    publicKey: string,
+    secret: string,
+    authorization?: string,
+  ): Promise<AuthenticatedUser> {
     const user = await this.find(publicKey);
     // Every outcome but a repeat success does the same work, the fingerprint and one HMAC, so
     // that unknown, disabled and wrong-secret answers cannot be told apart by their timing
@@ -66,13 +130,21 @@ export class CredentialsService {
     if (!secretMatches) throw new AuthDeniedException(AuthResult.InvalidCredentials);
     if (verified === undefined) this.verifiedSecrets.set(user, fingerprint);
     this.lastRequests.touch(user.id);
-    return {
+    // Frozen: a recognised header hands the same object to every request it authenticates.
+    const authenticated: AuthenticatedUser = Object.freeze({
       id: user.id,
       name: user.name,
       publicKey: user.publicKey,
       roles: user.roles,
       limits: user.limits,
-    };
+    });
+    if (authorization !== undefined && authorization.length <= MAX_AUTHORIZATION_LENGTH) {
+      this.verifiedHeaders.set(this.headerDigest(authorization), {
+        row: user,
+        user: authenticated,
+      });
+    }
+    return authenticated;
   }
 
   /**
@@ -92,6 +164,10 @@ export class CredentialsService {
       // A database failure must never read as a credential failure.
       throw new DatabaseUnavailableException(error);
     }
+  }
+
+  private headerDigest(authorization: string): string {
+    return hash('sha256', this.pepper + authorization, 'base64');
   }
 
   private logStale(error: unknown): void {

@@ -159,4 +159,21 @@ describe('ReadThroughCache', () => {
       expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'back' });
     });
   });
+
+  it('peeks at a fresh entry only: never reads, never answers past the TTL, stale or deaf', async () => {
+    const t = setUp({ ttlMs: 1000 });
+    expect(t.cache.peekFresh('k')).toBeUndefined();
+    const row = await t.cache.get('k', t.load('k'));
+    expect(t.cache.peekFresh('k')).toBe(row);
+    t.feed.listening = false;
+    expect(t.cache.peekFresh('k')).toBeUndefined();
+    t.feed.listening = true;
+    t.advance(1000);
+    expect(t.cache.peekFresh('k')).toBeUndefined();
+    // Past its TTL with the database failing, get answers stale; peekFresh still does not.
+    t.answer(new Error('down'));
+    expect(await t.cache.get('k', t.load('k'))).toBe(row);
+    expect(t.cache.peekFresh('k')).toBeUndefined();
+    expect(t.reads).toEqual(['k', 'k']);
+  });
 });

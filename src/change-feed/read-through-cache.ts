@@ -64,9 +64,10 @@ export class ReadThroughCache<V extends object> {
     const now = this.now();
     const entry = this.entries.get(key);
     if (entry) {
-      const age = now - entry.loadedAt;
-      if (this.feed.listening && age < this.options.ttlMs) return entry.value;
-      if (now < this.databaseFailedUntil && age < this.options.staleMs) return entry.value;
+      if (this.isFresh(entry, now)) return entry.value;
+      if (now < this.databaseFailedUntil && now - entry.loadedAt < this.options.staleMs) {
+        return entry.value;
+      }
     }
     const versionBefore = this.feed.version;
     let value: V | null;
@@ -88,6 +89,16 @@ export class ReadThroughCache<V extends object> {
     return value;
   }
 
+  /**
+   * The cached value for `key` when it is fresh, that is when `get` would answer with it
+   * without a read; undefined otherwise (absent, past its TTL, or the feed not listening).
+   * Never reads, never answers stale.
+   */
+  peekFresh(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    return entry && this.isFresh(entry, this.now()) ? entry.value : undefined;
+  }
+
   delete(key: string): void {
     this.entries.delete(key);
   }
@@ -98,6 +109,10 @@ export class ReadThroughCache<V extends object> {
 
   get size(): number {
     return this.entries.size;
+  }
+
+  private isFresh(entry: Entry<V>, now: number): boolean {
+    return this.feed.listening && now - entry.loadedAt < this.options.ttlMs;
   }
 }
 
