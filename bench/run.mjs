@@ -57,6 +57,9 @@
 //
 //   BENCH_DURATION=10        seconds measured per scenario
 //   BENCH_CONNECTIONS=32     concurrent keep-alive connections
+//   BENCH_ROUNDS=1           measure every scenario this many times, in turn (round after
+//                            round), and report each one's medians: steadier verdicts on a
+//                            shared machine, at that many times the duration
 //   BENCH_USERS=1000000      rows of api_users for the "..., 1 000 000 users" scenarios (the
 //                            name follows the number; fewer make a quick run); more than 10 000
 //   BENCH_LOAD_GENERATOR     wrk or autocannon, to choose rather than take wrk when it is there
@@ -120,6 +123,8 @@ const settings = {
   distinctKeys: DISTINCT_KEY_COUNT,
   // Above the distinct keys, or growing the table would add nothing.
   users: positiveInt('BENCH_USERS', 1_000_000, DISTINCT_KEY_COUNT + 1),
+  // Every scenario is measured this many times, in turn; the table shows the medians.
+  rounds: positiveInt('BENCH_ROUNDS', 1),
   loadGenerator: chooseLoadGenerator(),
 };
 
@@ -743,28 +748,39 @@ async function main() {
       if (targets[scenario.target].transient) await stopTarget(scenario.target);
     }
     // One scenario at a time; a transient target runs only while its scenarios are measured.
-    for (const [index, plan] of planned.entries()) {
-      const { scenario } = plan;
-      const { target } = scenario;
-      // A new process on a new port (and, for a baseline, a new key), or a grown table:
-      // resolve and probe again.
-      let again = false;
-      if (!started.has(target)) {
-        await startTarget(target);
-        again = true;
+    // With BENCH_ROUNDS > 1 the scenarios are measured in turn, round after round, and each
+    // one's figures are the median of its rounds: a slow minute of a shared machine then lowers
+    // one round of every scenario instead of all of one scenario. The scenarios on the grown
+    // table take their rounds after all rounds of the others (the table only grows).
+    const rounds = new Map(planned.map((plan) => [plan.scenario.name, []]));
+    for (const group of byTableSize(planned)) {
+      for (let round = 1; round <= settings.rounds; round++) {
+        if (settings.rounds > 1) log(`round ${round} of ${settings.rounds}`);
+        for (const [index, plan] of group.entries()) {
+          const { scenario } = plan;
+          const { target } = scenario;
+          // A new process on a new port (and, for a baseline, a new key), or a grown table:
+          // resolve and probe again.
+          let again = false;
+          if (!started.has(target)) {
+            await startTarget(target);
+            again = true;
+          }
+          if (scenario.apiUsers) {
+            const seeding = await database.growApiUsers(scenario.apiUsers);
+            if (seeding) seedings.push(seeding);
+            again = true;
+          }
+          const current = again
+            ? await prepareScenario(scenario, started.get(target), database, abort.signal)
+            : plan;
+          rounds.get(scenario.name).push(await measureScenario(current, abort.signal));
+          const usedLater = group.slice(index + 1).some((p) => p.scenario.target === target);
+          if (targets[target].transient && !usedLater) await stopTarget(target);
+        }
       }
-      if (scenario.apiUsers) {
-        const seeding = await database.growApiUsers(scenario.apiUsers);
-        if (seeding) seedings.push(seeding);
-        again = true;
-      }
-      const current = again
-        ? await prepareScenario(scenario, started.get(target), database, abort.signal)
-        : plan;
-      results.push(await measureScenario(current, abort.signal));
-      const usedLater = planned.slice(index + 1).some((p) => p.scenario.target === target);
-      if (targets[target].transient && !usedLater) await stopTarget(target);
     }
+    for (const plan of planned) results.push(medianOfRounds(rounds.get(plan.scenario.name)));
   } finally {
     // Servers first: Gatehouse flushes its batched writes into the database as it stops.
     for (const name of [...started.keys()]) await stopTarget(name);
@@ -904,6 +920,56 @@ async function measureScenario(
     probe,
     ...measured,
     cpu,
+  };
+}
+
+/** The planned scenarios in runs of the same table size (`apiUsers`), in their order. */
+function byTableSize(planned) {
+  const groups = [];
+  for (const plan of planned) {
+    const last = groups.at(-1);
+    if (last && last[0].scenario.apiUsers === plan.scenario.apiUsers) last.push(plan);
+    else groups.push([plan]);
+  }
+  return groups;
+}
+
+/**
+ * One scenario's rounds as one result: req/s and each latency percentile the median of the
+ * rounds (each on its own), errors and responses summed, the rest from the median round by
+ * req/s; `rounds` keeps every round's req/s, p50 and p99. One round is returned as it is.
+ */
+function medianOfRounds(measured) {
+  if (measured.length === 1) return measured[0];
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  };
+  const sum = (field) => measured.reduce((total, r) => total + (r[field] ?? 0), 0);
+  const byReqPerSec = [...measured].sort((a, b) => a.reqPerSec - b.reqPerSec);
+  const typical = byReqPerSec[Math.floor((measured.length - 1) / 2)];
+  return {
+    ...typical,
+    reqPerSec: median(measured.map((r) => r.reqPerSec)),
+    latencyMs: {
+      p50: median(measured.map((r) => r.latencyMs.p50)),
+      p90: median(measured.map((r) => r.latencyMs.p90)),
+      p99: median(measured.map((r) => r.latencyMs.p99)),
+      max: Math.max(...measured.map((r) => r.latencyMs.max)),
+    },
+    responses: sum('responses'),
+    ok: sum('ok'),
+    unexpectedStatus: sum('unexpectedStatus'),
+    socketErrors: sum('socketErrors'),
+    timeouts: sum('timeouts'),
+    errors: sum('errors'),
+    rounds: measured.map((r) => ({
+      reqPerSec: r.reqPerSec,
+      p50: r.latencyMs.p50,
+      p99: r.latencyMs.p99,
+      cpu: r.cpu,
+    })),
   };
 }
 
@@ -1312,7 +1378,11 @@ function markdown(report) {
     `Gatehouse benchmark, ${report.date}: ${machine.cpuModel}, ${machine.cores} cores ` +
       `(shared by app, PostgreSQL and load generator), Node ${machine.node}; ` +
       `load generator: ${generator}; ${s.connections} connections, ${s.durationSeconds} s per ` +
-      `scenario after ${s.warmupSeconds} s warm-up.`,
+      `scenario after ${s.warmupSeconds} s warm-up` +
+      (s.rounds > 1
+        ? `, ${s.rounds} rounds: every figure is the median of a scenario's rounds ` +
+          `(CPU: of the median round by req/s).`
+        : '.'),
     '',
     '| scenario | expected | req/s | p50 ms | p99 ms | errors | × health | CPU app/all |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
