@@ -60,6 +60,8 @@
 //   BENCH_ROUNDS=1           measure every scenario this many times, in turn (round after
 //                            round), and report each one's medians: steadier verdicts on a
 //                            shared machine, at that many times the duration
+//   BENCH_PIN=1              pin the server to core 1 and wrk to core 0 (where taskset works
+//                            and there are 2+ cores)
 //   BENCH_USERS=1000000      rows of api_users for the "..., 1 000 000 users" scenarios (the
 //                            name follows the number; fewer make a quick run); more than 10 000
 //   BENCH_LOAD_GENERATOR     wrk or autocannon, to choose rather than take wrk when it is there
@@ -125,6 +127,7 @@ const settings = {
   users: positiveInt('BENCH_USERS', 1_000_000, DISTINCT_KEY_COUNT + 1),
   // Every scenario is measured this many times, in turn; the table shows the medians.
   rounds: positiveInt('BENCH_ROUNDS', 1),
+  pinning: choosePinning(),
   loadGenerator: chooseLoadGenerator(),
 };
 
@@ -923,6 +926,26 @@ async function measureScenario(
   };
 }
 
+/**
+ * With BENCH_PIN=1, where taskset works and there are two cores or more, the server under test
+ * runs on core 1 and wrk on core 0 (PostgreSQL and the bench itself are not pinned): one core
+ * for the server, as the issue's reference figures were measured. Off by default: hand-pinned
+ * A/B runs were steadier, but in the one pinned full run the hot-key server used 0.85 of its
+ * core (its GC and libuv threads share that core) and the scenarios varied as much as unpinned.
+ * Autocannon runs inside the bench and is not pinned.
+ */
+function choosePinning() {
+  if (process.env.BENCH_PIN !== '1' || os.cpus().length < 2) return null;
+  const probe = spawnSync('taskset', ['-c', '0', 'true']);
+  if (probe.error || probe.status !== 0) return null;
+  return { serverCpu: '1', loadGeneratorCpu: '0' };
+}
+
+/** `command args` run on one CPU through taskset, or as it is without a CPU. */
+function pinnedTo(cpu, command, args) {
+  return cpu === undefined ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
+}
+
 /** The planned scenarios in runs of the same table size (`apiUsers`), in their order. */
 function byTableSize(planned) {
   const groups = [];
@@ -1154,7 +1177,12 @@ async function runWrk({ url, method, headers, authorizations, expectedStatus, du
       ...Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}: ${value}`]),
       url,
     ];
-    const out = await runToCompletion('wrk', 'wrk', args, env, signal);
+    const out = await runToCompletion(
+      'wrk',
+      ...pinnedTo(settings.pinning?.loadGeneratorCpu, 'wrk', args),
+      env,
+      signal,
+    );
     const line = out.trim().split('\n').at(-1);
     let w;
     try {
@@ -1227,7 +1255,8 @@ async function startServer({
   const output = tail(60);
   // Its own stdout and stderr are piped (and drained) rather than inherited, so its logs do not
   // interleave with our table; they are printed if it fails.
-  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [file, argv] = pinnedTo(settings.pinning?.serverCpu, command, args);
+  const child = spawn(file, argv, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.on('data', output.push);
   child.stderr.on('data', output.push);
   const exit = exited(child);
@@ -1376,7 +1405,12 @@ function markdown(report) {
       : `autocannon ${s.loadGenerator.version}`;
   const lines = [
     `Gatehouse benchmark, ${report.date}: ${machine.cpuModel}, ${machine.cores} cores ` +
-      `(shared by app, PostgreSQL and load generator), Node ${machine.node}; ` +
+      `(shared by app, PostgreSQL and load generator` +
+      (s.pinning
+        ? `; server pinned to core ${s.pinning.serverCpu}, ` +
+          `${s.loadGenerator.name === 'wrk' ? `wrk to core ${s.pinning.loadGeneratorCpu}` : 'autocannon not pinned'}`
+        : '') +
+      `), Node ${machine.node}; ` +
       `load generator: ${generator}; ${s.connections} connections, ${s.durationSeconds} s per ` +
       `scenario after ${s.warmupSeconds} s warm-up` +
       (s.rounds > 1
