@@ -101,7 +101,7 @@ export class ApiKeyGuard implements CanActivate {
       throw error;
     }
 
-    request.user = user;
+    // Passport has put the user on request.user (assignProperty), for the handlers.
     const required = route.requiredRoles ?? [SAFE_METHODS.has(request.method) ? 'read' : 'write'];
     if (!required.some((role) => user.roles.includes(role))) {
       throw new ForbiddenException({

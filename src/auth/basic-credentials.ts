@@ -50,15 +50,18 @@ export function parseBasicAuthorization(header: string | string[] | undefined): 
   return { kind: 'valid', publicKey: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
+/** What the Basic parsing (and the checks built on it) needs of a request. */
+export interface WithHeaders {
+  headers: Record<string, string | string[] | undefined>;
+}
+
 const parsedByRequest = new WeakMap<object, BasicCredentials>();
 
 /**
  * The request's Basic credentials, parsed once: the guard needs the public key before it
  * runs the strategy (for locks and bans), and the strategy needs them again.
  */
-export function basicCredentialsOf(request: {
-  headers: Record<string, string | string[] | undefined>;
-}): BasicCredentials {
+export function basicCredentialsOf(request: WithHeaders): BasicCredentials {
   let parsed = parsedByRequest.get(request);
   if (!parsed) {
     parsed = parseBasicAuthorization(request.headers.authorization);

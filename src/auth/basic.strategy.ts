@@ -4,11 +4,10 @@ import { BasicStrategy as PassportHttpBasicStrategy } from 'passport-http';
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
 import { AuthenticatedUser } from './authenticated-user';
-import { basicCredentialsOf } from './basic-credentials';
+import { basicCredentialsOf, WithHeaders } from './basic-credentials';
 import { CredentialsService } from './credentials.service';
 
 type Verified = (error: unknown, user?: AuthenticatedUser | false) => void;
-type WithHeaders = { headers: Record<string, string | string[] | undefined> };
 
 /**
  * passport-http's Basic strategy with its header parsing replaced: passport-http 0.3 splits
@@ -55,11 +54,6 @@ export class BasicStrategy extends PassportStrategy(Rfc7617BasicStrategy, 'basic
   }
 
   validate(req: WithHeaders, publicKey: string, secret: string): Promise<AuthenticatedUser> {
-    const authorization = req.headers.authorization;
-    return this.credentials.verify(
-      publicKey,
-      secret,
-      typeof authorization === 'string' ? authorization : undefined,
-    );
+    return this.credentials.verify(publicKey, secret, req.headers.authorization);
   }
 }

@@ -10,7 +10,7 @@ import { DatabaseUnavailableException } from '../database/database-unavailable.e
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
 import { AuthenticatedUser } from './authenticated-user';
-import { MAX_AUTHORIZATION_LENGTH } from './basic-credentials';
+import { MAX_AUTHORIZATION_LENGTH, WithHeaders } from './basic-credentials';
 import { constantTimeEqual } from './secret-hash';
 import { SecretHashService } from './secret-hash.service';
 
@@ -22,11 +22,6 @@ interface VerifiedHeader {
   /** The cached row it was verified against: recognised only while that row is the fresh one. */
   row: UserForAuthentication;
   user: AuthenticatedUser;
-}
-
-/** What `recognise` needs of a request. */
-interface WithAuthorization {
-  headers: Record<string, string | string[] | undefined>;
 }
 
 /**
@@ -85,14 +80,11 @@ export class CredentialsService {
    * verified (every failure) costs one SHA-256 more, the same for all. Memoised per request:
    * the guard asks (for the lock check's public key) and then the strategy.
    */
-  recognise(request: WithAuthorization): AuthenticatedUser | undefined {
+  recognise(request: WithHeaders): AuthenticatedUser | undefined {
     let known = this.verifiedHeaderByRequest.get(request);
     if (known === undefined) {
-      const authorization = request.headers.authorization;
-      known =
-        typeof authorization === 'string' && authorization.length <= MAX_AUTHORIZATION_LENGTH
-          ? (this.verifiedHeaders.get(this.headerDigest(authorization)) ?? null)
-          : null;
+      const digest = this.headerDigest(request.headers.authorization);
+      known = (digest === undefined ? undefined : this.verifiedHeaders.get(digest)) ?? null;
       this.verifiedHeaderByRequest.set(request, known);
     }
     // Checked on every call: a change may have arrived between the guard's and the strategy's.
@@ -114,7 +106,7 @@ export class CredentialsService {
   async verify(
     publicKey: string,
     secret: string,
-    authorization?: string,
+    authorization?: string | string[],
   ): Promise<AuthenticatedUser> {
     const user = await this.find(publicKey);
     // Every outcome but a repeat success does the same work, the fingerprint and one HMAC, so
@@ -138,12 +130,8 @@ export class CredentialsService {
       roles: user.roles,
       limits: user.limits,
     });
-    if (authorization !== undefined && authorization.length <= MAX_AUTHORIZATION_LENGTH) {
-      this.verifiedHeaders.set(this.headerDigest(authorization), {
-        row: user,
-        user: authenticated,
-      });
-    }
+    const digest = this.headerDigest(authorization);
+    if (digest !== undefined) this.verifiedHeaders.set(digest, { row: user, user: authenticated });
     return authenticated;
   }
 
@@ -166,8 +154,11 @@ export class CredentialsService {
     }
   }
 
-  private headerDigest(authorization: string): string {
-    return hash('sha256', this.pepper + authorization, 'base64');
+  /** The key of `verifiedHeaders`; none for a header Basic parsing would refuse outright. */
+  private headerDigest(authorization: string | string[] | undefined): string | undefined {
+    return typeof authorization === 'string' && authorization.length <= MAX_AUTHORIZATION_LENGTH
+      ? hash('sha256', this.pepper + authorization, 'base64')
+      : undefined;
   }
 
   private logStale(error: unknown): void {
