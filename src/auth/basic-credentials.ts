@@ -5,6 +5,8 @@
  * be exactly `Basic` (any case) followed by whitespace, the token must be canonical base64,
  * the bytes must be valid UTF-8, and user-id and password split at the *first* colon.
  */
+
+import { requestMemo } from '../common/request-memo';
 export type BasicCredentials =
   { kind: 'absent' } | { kind: 'malformed' } | { kind: 'valid'; publicKey: string; secret: string };
 
@@ -55,17 +57,17 @@ export interface WithHeaders {
   headers: Record<string, string | string[] | undefined>;
 }
 
-const parsedByRequest = new WeakMap<object, BasicCredentials>();
+const parsedCredentials = requestMemo<BasicCredentials>('gatehouse.basicCredentials');
 
 /**
  * The request's Basic credentials, parsed once: the guard needs the public key before it
  * runs the strategy (for locks and bans), and the strategy needs them again.
  */
 export function basicCredentialsOf(request: WithHeaders): BasicCredentials {
-  let parsed = parsedByRequest.get(request);
+  let parsed = parsedCredentials.get(request);
   if (!parsed) {
     parsed = parseBasicAuthorization(request.headers.authorization);
-    parsedByRequest.set(request, parsed);
+    parsedCredentials.set(request, parsed);
   }
   return parsed;
 }

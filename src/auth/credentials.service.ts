@@ -3,6 +3,7 @@ import { LRUCache } from 'lru-cache';
 import { hash, randomBytes } from 'node:crypto';
 import { ApiUsersService, UserForAuthentication } from '../api-users/api-users.service';
 import { LastRequestService } from '../api-users/last-request.service';
+import { requestMemo } from '../common/request-memo';
 import { ChangeFeed } from '../change-feed/change-feed.service';
 import { followingCache, ReadThroughCache } from '../change-feed/read-through-cache';
 import { AppConfig } from '../config/app-config';
@@ -52,7 +53,10 @@ export class CredentialsService {
    * against and the user it gave. See `recognise`.
    */
   private readonly verifiedHeaders: LRUCache<string, VerifiedHeader>;
-  private readonly verifiedHeaderByRequest = new WeakMap<object, VerifiedHeader | null>();
+  /** Per request: the header's entry in `verifiedHeaders`, or null when it has none. */
+  private readonly verifiedHeaderOf = requestMemo<VerifiedHeader | null>(
+    'gatehouse.verifiedHeader',
+  );
   private readonly pepper = randomBytes(32).toString('hex');
   private lastStaleLog = 0;
 
@@ -81,11 +85,11 @@ export class CredentialsService {
    * the guard asks (for the lock check's public key) and then the strategy.
    */
   recognise(request: WithHeaders): AuthenticatedUser | undefined {
-    let known = this.verifiedHeaderByRequest.get(request);
+    let known = this.verifiedHeaderOf.get(request);
     if (known === undefined) {
       const digest = this.headerDigest(request.headers.authorization);
       known = (digest === undefined ? undefined : this.verifiedHeaders.get(digest)) ?? null;
-      this.verifiedHeaderByRequest.set(request, known);
+      this.verifiedHeaderOf.set(request, known);
     }
     // Checked on every call: a change may have arrived between the guard's and the strategy's.
     return known && this.users.peekFresh(known.row.publicKey) === known.row
