@@ -17,6 +17,11 @@
 //     guard switched off (bench/targets/gatehouse-without-auth.cjs, a second, transient
 //     Gatehouse on the same database), so "hot key ÷ unauthenticated" is what authentication
 //     costs. The app has no flag for this on purpose;
+//   - authentication switched on and off: the two above again, on one process of that target
+//     whose guard SIGUSR2 switches, in alternating slices of a few seconds; two rows, "hot key
+//     (paired slices)" and "unauthenticated route (paired slices)", on which the overhead
+//     targets are judged (two processes measured minutes apart differ by 20-30 % on a shared
+//     machine; slices seconds apart on one process agree within a few per cent);
 //   - 10 000 distinct keys: every request uses the next of 10 000 valid API users, in turn
 //     (inserted with SQL before its probe), so no per-key cache can make every request a hit;
 //   - wrong secret: a known key with a wrong secret, 401 (a credential-stuffing flood);
@@ -41,8 +46,8 @@
 // FAIL, or n/a when a scenario it needs was not run. A missed target is reported, not an
 // exit code: the exit code is non-zero only when the benchmark could not run.
 //   - hot key req/s ≥ 1.5 × NestJS + Passport recipe, and ≥ 0.55 × node:http + Basic;
-//   - authentication overhead ≤ 10 %: hot key req/s ≥ 0.90 × unauthenticated route;
-//   - hot key p99 ≤ 2 × unauthenticated route p99;
+//   - authentication overhead ≤ 10 %: hot key req/s ≥ 0.90 × unauthenticated route (paired);
+//   - hot key p99 ≤ 2 × unauthenticated route p99 (paired);
 //   - flat with 1 000 000 users: p50 and req/s of the hot key within ±15 % of the small table's;
 //   - 10 000 distinct keys req/s ≥ 0.85 × hot key, on each table size;
 //   - no error (socket error, timeout or unexpected status) in any scenario.
@@ -60,6 +65,8 @@
 //   BENCH_ROUNDS=1           measure every scenario this many times, in turn (round after
 //                            round), and report each one's medians: steadier verdicts on a
 //                            shared machine, at that many times the duration
+//   BENCH_PAIRS=6            the paired scenario's pairs of slices (hot key, unauthenticated)
+//   BENCH_PAIR_SECONDS=3     seconds measured per slice
 //   BENCH_PIN=1              pin the server to core 1 and wrk to core 0 (where taskset works
 //                            and there are 2+ cores)
 //   BENCH_USERS=1000000      rows of api_users for the "..., 1 000 000 users" scenarios (the
@@ -127,6 +134,10 @@ const settings = {
   users: positiveInt('BENCH_USERS', 1_000_000, DISTINCT_KEY_COUNT + 1),
   // Every scenario is measured this many times, in turn; the table shows the medians.
   rounds: positiveInt('BENCH_ROUNDS', 1),
+  // The paired scenario: this many pairs of slices of this many seconds, hot key and
+  // unauthenticated in turn on one process.
+  pairs: positiveInt('BENCH_PAIRS', 6),
+  pairSeconds: positiveInt('BENCH_PAIR_SECONDS', 3),
   pinning: choosePinning(),
   loadGenerator: chooseLoadGenerator(),
 };
@@ -138,6 +149,9 @@ const settings = {
 
 const HOT_KEY = 'authenticated hot key';
 const UNAUTHENTICATED = 'unauthenticated route';
+const AUTH_SWITCHED = 'authentication switched on and off';
+const HOT_KEY_PAIRED = 'hot key (paired slices)';
+const UNAUTHENTICATED_PAIRED = 'unauthenticated route (paired slices)';
 const DISTINCT_KEYS = `${count(DISTINCT_KEY_COUNT)} distinct keys`;
 const DISTINCT_KEYS_WARMUP_SECONDS = 8;
 const HOT_KEY_MANY_USERS = `hot key, ${count(settings.users)} users`;
@@ -186,6 +200,19 @@ const scenarios = [
     target: 'gatehouse-without-auth',
     expectedStatus: 200,
     request: () => ({ path: '/odata/v1' }),
+    verify: verifyServiceDocument,
+  },
+  {
+    // The two above again, measured the steady way: on one process whose guard is switched on
+    // and off (bench/targets/gatehouse-without-auth.cjs), the hot key and the unauthenticated
+    // route in turn, BENCH_PAIRS pairs of BENCH_PAIR_SECONDS slices (ABBA order), so both see
+    // the same minute of a shared machine. Two rows, each the median of its slices; the
+    // overhead targets are judged on them. (The probe sends the key with the guard off.)
+    name: AUTH_SWITCHED,
+    target: 'gatehouse-without-auth',
+    expectedStatus: 200,
+    paired: [HOT_KEY_PAIRED, UNAUTHENTICATED_PAIRED],
+    request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
     verify: verifyServiceDocument,
   },
   {
@@ -303,14 +330,14 @@ const goals = [
   {
     // "Authentication overhead ≤ 10 %": the guarded route keeps ≥ 90 % of the unguarded
     // route's throughput.
-    name: 'authentication overhead: hot key req/s vs unauthenticated route',
-    of: [HOT_KEY, UNAUTHENTICATED],
+    name: 'authentication overhead: hot key req/s vs unauthenticated route (paired)',
+    of: [HOT_KEY_PAIRED, UNAUTHENTICATED_PAIRED],
     metric: 'reqPerSec',
     min: 0.9,
   },
   {
-    name: 'hot key p99 vs unauthenticated route',
-    of: [HOT_KEY, UNAUTHENTICATED],
+    name: 'hot key p99 vs unauthenticated route (paired)',
+    of: [HOT_KEY_PAIRED, UNAUTHENTICATED_PAIRED],
     metric: 'p99',
     max: 2,
   },
@@ -401,17 +428,7 @@ const targets = {
         onCrash,
       });
       try {
-        const response = await fetch(`${server.baseUrl}/admin/api-users`, {
-          method: 'POST',
-          headers: { authorization: basic(ADMIN), 'content-type': 'application/json' },
-          body: JSON.stringify({ name: 'bench', roles: ['read'] }),
-        });
-        const body = await response.text();
-        if (response.status !== 201) {
-          throw new Error(`POST /admin/api-users answered ${response.status}: ${body}`);
-        }
-        const { publicKey, secretKey } = JSON.parse(body);
-        return { server, baseUrl: server.baseUrl, user: { publicKey, secretKey } };
+        return { server, baseUrl: server.baseUrl, user: await createReadUser(server.baseUrl) };
       } catch (error) {
         await server.stop();
         throw error;
@@ -436,10 +453,54 @@ const targets = {
         signal,
         onCrash,
       });
-      return { server, baseUrl: server.baseUrl };
+      // The guard starts off. `setGuard(on)` switches it (SIGUSR2) and waits until a request
+      // without credentials gets the answer that proves it: 401 with the guard on, 200 off.
+      let guardOn = false;
+      const setGuard = async (on) => {
+        if (on === guardOn) return;
+        process.kill(server.child.pid, 'SIGUSR2');
+        const expected = on ? 401 : 200;
+        let status;
+        for (let attempt = 0; attempt < 50; attempt++) {
+          const response = await fetch(`${server.baseUrl}/odata/v1`, { signal });
+          await response.arrayBuffer();
+          status = response.status;
+          if (status === expected) {
+            guardOn = on;
+            return;
+          }
+          await new Promise((done) => setTimeout(done, 20));
+        }
+        throw new Error(`gatehouse without auth: guard ${on ? 'on' : 'off'} answered ${status}`);
+      };
+      try {
+        // A user of its own for the paired scenario, created while the guard is on.
+        await setGuard(true);
+        const user = await createReadUser(server.baseUrl);
+        await setGuard(false);
+        return { server, baseUrl: server.baseUrl, user, setGuard };
+      } catch (error) {
+        await server.stop();
+        throw error;
+      }
     },
   },
 };
+
+/** A new API user with the `read` role, created through the admin API. */
+async function createReadUser(baseUrl) {
+  const response = await fetch(`${baseUrl}/admin/api-users`, {
+    method: 'POST',
+    headers: { authorization: basic(ADMIN), 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', roles: ['read'] }),
+  });
+  const body = await response.text();
+  if (response.status !== 201) {
+    throw new Error(`POST /admin/api-users answered ${response.status}: ${body}`);
+  }
+  const { publicKey, secretKey } = JSON.parse(body);
+  return { publicKey, secretKey };
+}
 
 /** Gatehouse's environment: none of the caller's settings, the bench's database. */
 function gatehouseEnv(port, database) {
@@ -755,7 +816,8 @@ async function main() {
     // one's figures are the median of its rounds: a slow minute of a shared machine then lowers
     // one round of every scenario instead of all of one scenario. The scenarios on the grown
     // table take their rounds after all rounds of the others (the table only grows).
-    const rounds = new Map(planned.map((plan) => [plan.scenario.name, []]));
+    const rowsOf = (scenario) => scenario.paired ?? [scenario.name];
+    const rounds = new Map(planned.flatMap((plan) => rowsOf(plan.scenario)).map((n) => [n, []]));
     for (const group of byTableSize(planned)) {
       for (let round = 1; round <= settings.rounds; round++) {
         if (settings.rounds > 1) log(`round ${round} of ${settings.rounds}`);
@@ -777,13 +839,18 @@ async function main() {
           const current = again
             ? await prepareScenario(scenario, started.get(target), database, abort.signal)
             : plan;
-          rounds.get(scenario.name).push(await measureScenario(current, abort.signal));
+          const measured = scenario.paired
+            ? await measurePaired(current, started.get(target), abort.signal)
+            : [await measureScenario(current, abort.signal)];
+          for (const row of measured) rounds.get(row.name).push(row);
           const usedLater = group.slice(index + 1).some((p) => p.scenario.target === target);
           if (targets[target].transient && !usedLater) await stopTarget(target);
         }
       }
     }
-    for (const plan of planned) results.push(medianOfRounds(rounds.get(plan.scenario.name)));
+    for (const plan of planned) {
+      for (const row of rowsOf(plan.scenario)) results.push(medianOfRounds(rounds.get(row)));
+    }
   } finally {
     // Servers first: Gatehouse flushes its batched writes into the database as it stops.
     for (const name of [...started.keys()]) await stopTarget(name);
@@ -924,6 +991,57 @@ async function measureScenario(
     ...measured,
     cpu,
   };
+}
+
+/**
+ * The paired scenario (`scenario.paired` names its two rows): on the switchable target, after a
+ * warm-up each way, BENCH_PAIRS pairs of BENCH_PAIR_SECONDS slices, the guard on with the key
+ * and the guard off without credentials, in ABBA order (neither always first). Each row is the
+ * median of its slices (see medianOfRounds; its `rounds` lists the slices).
+ */
+async function measurePaired(
+  { scenario, method, path, headers, url, probe, serverPid },
+  ctx,
+  signal,
+) {
+  const run = LOAD_GENERATORS[settings.loadGenerator.name];
+  const [withAuth, withoutAuth] = scenario.paired;
+  const modes = [
+    { name: withAuth, guardOn: true, headers },
+    { name: withoutAuth, guardOn: false, headers: {} },
+  ];
+  const slice = async (mode, duration) => {
+    await ctx.setGuard(mode.guardOn);
+    const cpuBefore = await cpuSnapshot(serverPid);
+    const load = { url, method, headers: mode.headers, expectedStatus: scenario.expectedStatus };
+    const measured = await run({ ...load, duration }, signal);
+    const cpu = cpuUsed(cpuBefore, await cpuSnapshot(serverPid));
+    return {
+      name: mode.name,
+      baseline: false,
+      method,
+      path,
+      expectedStatus: scenario.expectedStatus,
+      distinctAuthorizations: null,
+      probe,
+      ...measured,
+      cpu,
+    };
+  };
+  log(`${scenario.name}: warm-up ${settings.warmupSeconds} s each way`);
+  for (const mode of modes) await slice(mode, settings.warmupSeconds);
+  log(
+    `${scenario.name}: measuring ${settings.pairs} pairs of ${settings.pairSeconds} s slices ` +
+      `at ${settings.connections} connections`,
+  );
+  const slices = new Map(modes.map((mode) => [mode.name, []]));
+  for (let pair = 0; pair < settings.pairs; pair++) {
+    for (const mode of pair % 2 ? [...modes].reverse() : modes) {
+      slices.get(mode.name).push(await slice(mode, settings.pairSeconds));
+    }
+  }
+  await ctx.setGuard(false);
+  return modes.map((mode) => medianOfRounds(slices.get(mode.name)));
 }
 
 /**

@@ -4,8 +4,8 @@
  *
  * Kept as a property under a symbol of its own rather than in a WeakMap keyed by the request:
  * every request is short-lived, and V8 processes a WeakMap entry whose key is young at every
- * young-generation GC. Measured on the hot-key route (same process, authentication switched on
- * and off in turn): the WeakMap memo of recognised headers cost about 5 % of the request.
+ * young-generation GC. Measured on the hot-key route (one process, authentication switched on
+ * and off in turn, 11 runs): authentication's extra CPU per request fell by about a third.
  */
 export interface RequestMemo<T> {
   get(request: object): T | undefined;
