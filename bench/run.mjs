@@ -985,10 +985,7 @@ async function measureScenario(
   log(
     `${scenario.name}: measuring ${settings.durationSeconds} s at ${settings.connections} connections`,
   );
-  const cpuBefore = await cpuSnapshot(serverPid);
-  const measured = await run({ ...load, duration: settings.durationSeconds }, signal);
-  const cpu = cpuUsed(cpuBefore, await cpuSnapshot(serverPid));
-  return {
+  const row = {
     name: scenario.name,
     baseline: Boolean(scenario.baseline),
     method,
@@ -996,9 +993,16 @@ async function measureScenario(
     expectedStatus: scenario.expectedStatus,
     distinctAuthorizations: authorizations?.length ?? null,
     probe,
-    ...measured,
-    cpu,
   };
+  return measuredRow(row, load, settings.durationSeconds, serverPid, signal);
+}
+
+/** One measurement as a table row: `row` (what was measured), the load's figures, the CPU used. */
+async function measuredRow(row, load, duration, serverPid, signal) {
+  const run = LOAD_GENERATORS[settings.loadGenerator.name];
+  const cpuBefore = await cpuSnapshot(serverPid);
+  const measured = await run({ ...load, duration }, signal);
+  return { ...row, ...measured, cpu: cpuUsed(cpuBefore, await cpuSnapshot(serverPid)) };
 }
 
 /**
@@ -1012,7 +1016,6 @@ async function measurePaired(
   ctx,
   signal,
 ) {
-  const run = LOAD_GENERATORS[settings.loadGenerator.name];
   const [withAuth, withoutAuth] = scenario.paired;
   const modes = [
     { name: withAuth, guardOn: true, headers },
@@ -1020,21 +1023,10 @@ async function measurePaired(
   ];
   const slice = async (mode, duration) => {
     await ctx.setGuard(mode.guardOn);
-    const cpuBefore = await cpuSnapshot(serverPid);
-    const load = { url, method, headers: mode.headers, expectedStatus: scenario.expectedStatus };
-    const measured = await run({ ...load, duration }, signal);
-    const cpu = cpuUsed(cpuBefore, await cpuSnapshot(serverPid));
-    return {
-      name: mode.name,
-      baseline: false,
-      method,
-      path,
-      expectedStatus: scenario.expectedStatus,
-      distinctAuthorizations: null,
-      probe,
-      ...measured,
-      cpu,
-    };
+    const { expectedStatus } = scenario;
+    const row = { name: mode.name, baseline: false, method, path, expectedStatus, probe };
+    const load = { url, method, headers: mode.headers, expectedStatus };
+    return measuredRow({ ...row, distinctAuthorizations: null }, load, duration, serverPid, signal);
   };
   log(`${scenario.name}: warm-up ${settings.warmupSeconds} s each way`);
   for (const mode of modes) await slice(mode, settings.warmupSeconds);

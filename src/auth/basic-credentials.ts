@@ -7,6 +7,7 @@
  */
 
 import { requestMemo } from '../common/request-memo';
+
 export type BasicCredentials =
   { kind: 'absent' } | { kind: 'malformed' } | { kind: 'valid'; publicKey: string; secret: string };
 
