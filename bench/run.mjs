@@ -469,7 +469,7 @@ const targets = {
             guardOn = on;
             return;
           }
-          await new Promise((done) => setTimeout(done, 20));
+          await sleep(20);
         }
         throw new Error(`gatehouse without auth: guard ${on ? 'on' : 'off'} answered ${status}`);
       };
