@@ -41,6 +41,11 @@ export interface AttemptFailure {
 }
 
 export interface AttemptStore {
+  /**
+   * False when the store can tell without a round trip that it holds no current lock, so a
+   * lookup would find none: memory can; a shared store (Redis) cannot, and always says true.
+   */
+  mayHoldLocks(): boolean;
   /** How long each subject's lock still lasts (0: not locked), in one round trip. */
   remainingMs(subjects: readonly LockSubject[]): Promise<number[]>;
   /**

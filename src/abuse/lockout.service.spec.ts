@@ -29,6 +29,7 @@ function failingStore(): AttemptStore & { calls: number } {
       store.calls += 1;
       return Promise.reject(new Error('Connection is closed.'));
     },
+    mayHoldLocks: () => true,
     remainingMs: () => store.fail(),
     recordFailures: () => store.fail(),
     list: () => store.fail(),
@@ -103,6 +104,28 @@ describe('LockoutService', () => {
     for (let i = 0; i < 50; i++) await lockouts.recordFailure('key', ADDRESS);
     expect(await lockouts.check(ADDRESS, 'key')).toBeUndefined();
     expect(store.isEmpty).toBe(true);
+  });
+
+  it('looks nothing up while no store may hold a lock, and asks one that may every time', async () => {
+    const lookups: number[] = [];
+    const store = (mayHoldLocks: boolean): AttemptStore => ({
+      mayHoldLocks: () => mayHoldLocks,
+      remainingMs: (subjects) => {
+        lookups.push(subjects.length);
+        return Promise.resolve(subjects.map(() => 0));
+      },
+      recordFailures: () => Promise.resolve(),
+      list: () => Promise.resolve([]),
+      lift: () => Promise.resolve(false),
+    });
+    const idle = new LockoutService(config(), { primary: store(false) });
+    expect(await idle.check(ADDRESS, 'key')).toBeUndefined();
+    expect(lookups).toEqual([]);
+
+    const shared = new LockoutService(config(), { primary: store(true) });
+    expect(await shared.check(ADDRESS, 'key')).toBeUndefined();
+    expect(await shared.check(ADDRESS, undefined)).toBeUndefined();
+    expect(lookups).toEqual([2, 1]);
   });
 
   it('lists locks and bans for the admin API and lifts them by id', async () => {

@@ -84,6 +84,7 @@ export class LockoutService {
    * no valid Basic credentials (only a ban can apply then).
    */
   async check(address: string, publicKey: string | undefined): Promise<Block | undefined> {
+    if (!this.mayBlock()) return undefined;
     const subjects = this.subjects(address, publicKey);
     if (subjects.length === 0) return undefined;
     const remaining = await this.remainingMs(subjects);
@@ -96,6 +97,17 @@ export class LockoutService {
       }
     }
     return undefined;
+  }
+
+  /**
+   * False when `check` would find nothing whatever it is asked: no policy is on, or the stores
+   * are in memory and hold no lock. Every request asks and almost never is anything locked; a
+   * caller that knows this skips the lookup, and with it hashing the subjects' ids (two
+   * SHA-256 per request) and a promise. With Redis, only a lookup can tell.
+   */
+  mayBlock(): boolean {
+    if (!this.keyRule && !this.addressRule) return false;
+    return this.stores.primary.mayHoldLocks() || (this.stores.fallback?.mayHoldLocks() ?? false);
   }
 
   /** Counts the error when it is a failed attempt (reasons 3, 4, 5); never throws. */
@@ -166,7 +178,7 @@ export class LockoutService {
       remaining = subjects.map(() => 0);
     }
     const fallback = this.stores.fallback;
-    if (!fallback || fallback.isEmpty) return remaining;
+    if (!fallback?.mayHoldLocks()) return remaining;
     const local = await fallback.remainingMs(subjects);
     return remaining.map((ms, i) => Math.max(ms, local[i]));
   }

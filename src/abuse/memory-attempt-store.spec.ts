@@ -69,6 +69,20 @@ describe('MemoryAttemptStore', () => {
     expect(await store.remainingMs([key])).toEqual([0]);
   });
 
+  it('tells whether it may hold a lock: not for counters alone, nor once every lock expired', async () => {
+    const { store, clock } = setUp();
+    expect(store.mayHoldLocks()).toBe(false);
+    await store.recordFailures([{ subject: key, rule }]);
+    expect(store.mayHoldLocks()).toBe(false);
+    for (let i = 0; i < 2; i++) await store.recordFailures([{ subject: key, rule }]);
+    expect(store.mayHoldLocks()).toBe(true);
+    clock.now += 59_999;
+    expect(store.mayHoldLocks()).toBe(true);
+    clock.now += 1;
+    expect(store.mayHoldLocks()).toBe(false);
+    expect(store.size.locks).toBe(0);
+  });
+
   it('counts each subject of one failure by its own rule', async () => {
     const { store } = setUp();
     const address = addressSubject('10.0.0.1');

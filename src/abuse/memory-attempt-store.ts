@@ -70,6 +70,15 @@ export class MemoryAttemptStore implements AttemptStore {
     );
   }
 
+  mayHoldLocks(): boolean {
+    const { key, address } = this.locks;
+    if (key.size === 0 && address.size === 0) return false;
+    const now = this.now();
+    sweep(key, now);
+    sweep(address, now);
+    return key.size > 0 || address.size > 0;
+  }
+
   /** Entries held, for tests and bounds checks. */
   get size(): { counters: number; locks: number } {
     return {

@@ -58,6 +58,10 @@ export class RedisAttemptStore implements AttemptStore {
     this.redis = redis as WithRecordCommand;
   }
 
+  mayHoldLocks(): boolean {
+    return true;
+  }
+
   async remainingMs(subjects: readonly LockSubject[]): Promise<number[]> {
     if (subjects.length === 1) {
       return [toRemaining(await this.redis.pttl(this.lockKey(subjects[0].id)))];
