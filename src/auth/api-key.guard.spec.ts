@@ -1,8 +1,11 @@
+import type { IncomingMessage } from 'node:http';
+import { ForbiddenException } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
-import { LockoutService } from '../abuse/lockout.service';
+import { Block, LockoutService } from '../abuse/lockout.service';
 import { AppConfig } from '../config/app-config';
-import { SettingsService } from '../settings/settings.service';
+import { rememberSettings } from '../settings/request-settings';
+import { SettingsService, SettingsView } from '../settings/settings.service';
 import { ApiKeyGuard } from './api-key.guard';
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
@@ -39,14 +42,28 @@ function userNamed(name: string): AuthenticatedUser {
   };
 }
 
-function guardWith(strategy: ReturnType<typeof scriptedStrategy>): ApiKeyGuard {
+/** What the guard asked the lock store, in order. */
+type LockCall = ['check', string, string | undefined] | ['recordDenial', unknown, string, string];
+
+function guardWith(
+  strategy: ReturnType<typeof scriptedStrategy>,
+  locks: { mayBlock?: boolean; block?: Block; calls?: LockCall[] } = {},
+): ApiKeyGuard {
   const settings = {
     current: () => Promise.resolve({ apiEnabled: true }),
   } as unknown as SettingsService;
   const config = { nodeEnv: 'development', authConcealReasons: false } as AppConfig;
+  const calls = locks.calls ?? [];
   const lockouts = {
-    check: () => Promise.resolve(undefined),
-    recordDenial: () => Promise.resolve(),
+    mayBlock: () => locks.mayBlock ?? false,
+    check: (address: string, publicKey?: string) => {
+      calls.push(['check', address, publicKey]);
+      return Promise.resolve(locks.block);
+    },
+    recordDenial: (error: unknown, publicKey: string, address: string) => {
+      calls.push(['recordDenial', error, publicKey, address]);
+      return Promise.resolve();
+    },
   } as unknown as LockoutService;
   return new ApiKeyGuard(
     new Reflector(),
@@ -62,14 +79,14 @@ class AnyController {
   handler(): void {}
 }
 
-function requestWith(authorization: string) {
+function requestWith(authorization: string, method = 'GET') {
   return {
     headers: { authorization },
     raw: {},
-    method: 'GET',
+    method,
     protocol: 'http',
     ip: '127.0.0.1',
-  } as { headers: { authorization: string }; user?: AuthenticatedUser };
+  } as { headers: { authorization: string }; raw: object; user?: AuthenticatedUser };
 }
 
 function contextFor(request: object) {
@@ -132,5 +149,70 @@ describe('ApiKeyGuard running the Passport strategy', () => {
     await alices.canActivate(contextFor(toAlices));
     await bobs.canActivate(contextFor(toBobs));
     expect([toAlices.user?.name, toBobs.user?.name]).toEqual(['alice', 'bob']);
+  });
+});
+
+describe('ApiKeyGuard without waiting', () => {
+  const basic = (publicKey: string, secret: string) =>
+    `Basic ${Buffer.from(`${publicKey}:${secret}`).toString('base64')}`;
+
+  /** A request whose settings the OData hook has read already, as on every OData route. */
+  function readRequest(authorization: string, method = 'GET') {
+    const request = requestWith(authorization, method);
+    rememberSettings(request.raw as IncomingMessage, { apiEnabled: true } as SettingsView);
+    return request;
+  }
+
+  it('admits a success Passport reports at once with true, not a promise', () => {
+    const guard = guardWith(scriptedStrategy((strategy) => strategy.success(userNamed('alice'))));
+    const request = readRequest('Basic x');
+    expect(guard.canActivate(contextFor(request))).toBe(true);
+    expect(request.user?.name).toBe('alice');
+  });
+
+  it('waits for the lock lookup when a lock may be held, and refuses a locked key', async () => {
+    const calls: LockCall[] = [];
+    const block: Block = { reason: AuthResult.UserLocked, retryAfterSeconds: 60 };
+    const guard = guardWith(
+      scriptedStrategy((strategy) => strategy.success(userNamed('alice'))),
+      { mayBlock: true, block, calls },
+    );
+    const request = readRequest(basic('alice', 'secret'));
+    await expect(guard.canActivate(contextFor(request))).rejects.toMatchObject({
+      reason: AuthResult.UserLocked,
+      retryAfterSeconds: 60,
+    });
+    expect(calls).toEqual([['check', '127.0.0.1', 'alice']]);
+    expect(request.user).toBeUndefined();
+  });
+
+  it('counts a failure the strategy reports at once before it answers', async () => {
+    const calls: LockCall[] = [];
+    const denial = new AuthDeniedException(AuthResult.InvalidCredentials);
+    const guard = guardWith(
+      scriptedStrategy((strategy) => strategy.error(denial)),
+      { calls },
+    );
+    await expect(guard.canActivate(contextFor(readRequest(basic('alice', 'wrong'))))).rejects.toBe(
+      denial,
+    );
+    expect(calls).toEqual([['recordDenial', denial, 'alice', '127.0.0.1']]);
+  });
+
+  it('still refuses a user without the role the method needs', async () => {
+    const guard = guardWith(scriptedStrategy((strategy) => strategy.success(userNamed('alice'))));
+    const attempt = Promise.resolve().then(() =>
+      guard.canActivate(contextFor(readRequest('Basic x', 'POST'))),
+    );
+    await expect(attempt).rejects.toBeInstanceOf(ForbiddenException);
+  });
+
+  it('refuses while the API is switched off, whatever the credentials', async () => {
+    const guard = guardWith(scriptedStrategy((strategy) => strategy.success(userNamed('alice'))));
+    const request = requestWith('Basic x');
+    rememberSettings(request.raw as IncomingMessage, { apiEnabled: false } as SettingsView);
+    const attempt = Promise.resolve().then(() => guard.canActivate(contextFor(request)));
+    await expect(attempt).rejects.toMatchObject({ reason: AuthResult.ApiDisabled });
+    expect(request.user).toBeUndefined();
   });
 });

@@ -3,17 +3,17 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyRequest } from 'fastify';
 import passport from 'passport';
 import { clientAddress } from '../abuse/client-address';
-import { LockoutService } from '../abuse/lockout.service';
+import { Block, LockoutService } from '../abuse/lockout.service';
 import { AppConfig } from '../config/app-config';
 import { rememberedSettings } from '../settings/request-settings';
-import { SettingsService } from '../settings/settings.service';
+import { SettingsService, SettingsView } from '../settings/settings.service';
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
 import { AuthenticatedUser } from './authenticated-user';
 import { basicCredentialsOf } from './basic-credentials';
 import { BasicStrategy } from './basic.strategy';
 import { CredentialsService } from './credentials.service';
-import { routeAuth } from './route-auth';
+import { RouteAuth, routeAuth } from './route-auth';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const BASIC_STRATEGY = 'basic';
@@ -24,6 +24,7 @@ function validPublicKey(request: FastifyRequest): string | undefined {
 }
 
 type PassportMiddleware = (req: unknown, res: unknown, next: (error?: Error) => void) => void;
+type PassportOutcome = { user: AuthenticatedUser } | { error: Error };
 
 /**
  * The global guard (APP_GUARD): every route but `@Public()` ones passes reasons 0 and 1 here,
@@ -60,14 +61,30 @@ export class ApiKeyGuard implements CanActivate {
     }) as PassportMiddleware;
   }
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  /**
+   * Synchronous while nothing needs waiting for: settings already read for this request (the
+   * OData hook reads them), no lock held anywhere, a header verified before (Passport then
+   * answers at once). Nest awaits only a guard's promise, and an async guard's promises and
+   * microtask turns were a large part of what authentication cost a request (README,
+   * Performance). Every other case continues in a promise; the rules are the same either way.
+   */
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const route = routeAuth(this.reflector, context);
     if (route.isPublic) return true;
 
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const settings = route.availableWhenApiDisabled
-      ? undefined
-      : (rememberedSettings(request.raw) ?? (await this.settings.current()));
+    if (route.availableWhenApiDisabled) return this.checkRequest(route, request);
+    const settings = rememberedSettings(request.raw);
+    if (settings) return this.checkRequest(route, request, settings);
+    return this.settings.current().then((current) => this.checkRequest(route, request, current));
+  }
+
+  /** Reasons 1 and 0, then the ban and lock (7, 6), the credentials (2-5) and the roles (403). */
+  private checkRequest(
+    route: RouteAuth,
+    request: FastifyRequest,
+    settings?: SettingsView,
+  ): boolean | Promise<boolean> {
     if (settings && !settings.apiEnabled) {
       throw new AuthDeniedException(AuthResult.ApiDisabled);
     }
@@ -82,26 +99,48 @@ export class ApiKeyGuard implements CanActivate {
     const recognised = this.credentials.recognise(request);
     const publicKey = recognised ? recognised.publicKey : validPublicKey(request);
     const address = clientAddress(request);
-    const block = await this.lockouts.check(address, publicKey);
-    if (block) {
-      // Conceal mode answers a lock as a 3, so it does a 3's work too (CONTRACT.md 3).
-      const concealed = block.reason === AuthResult.UserLocked && this.config.authConcealReasons;
-      const presented = basicCredentialsOf(request);
-      if (concealed && presented.kind === 'valid') {
-        await this.credentials.verifyWithoutEffect(presented.publicKey, presented.secret);
-      }
-      throw new AuthDeniedException(block.reason, false, block.retryAfterSeconds);
+    if (!this.lockouts.mayBlock()) {
+      return this.authenticateAndAuthorise(route, request, publicKey, address);
     }
-    let user: AuthenticatedUser;
-    try {
-      user = await this.authenticate(request);
-    } catch (error) {
-      // Awaited, so that the next request (on any instance) sees a lock this failure made.
-      if (publicKey !== undefined) await this.lockouts.recordDenial(error, publicKey, address);
-      throw error;
-    }
+    return this.lockouts
+      .check(address, publicKey)
+      .then((block) =>
+        block
+          ? this.refuse(block, request)
+          : this.authenticateAndAuthorise(route, request, publicKey, address),
+      );
+  }
 
-    // Passport has put the user on request.user (assignProperty), for the handlers.
+  private async refuse(block: Block, request: FastifyRequest): Promise<never> {
+    // Conceal mode answers a lock as a 3, so it does a 3's work too (CONTRACT.md 3).
+    const concealed = block.reason === AuthResult.UserLocked && this.config.authConcealReasons;
+    const presented = basicCredentialsOf(request);
+    if (concealed && presented.kind === 'valid') {
+      await this.credentials.verifyWithoutEffect(presented.publicKey, presented.secret);
+    }
+    throw new AuthDeniedException(block.reason, false, block.retryAfterSeconds);
+  }
+
+  private authenticateAndAuthorise(
+    route: RouteAuth,
+    request: FastifyRequest,
+    publicKey: string | undefined,
+    address: string,
+  ): boolean | Promise<boolean> {
+    const authenticated = this.authenticate(request);
+    if (!(authenticated instanceof Promise)) return this.authorise(route, request, authenticated);
+    return authenticated.then(
+      (user) => this.authorise(route, request, user),
+      async (error: unknown) => {
+        // Awaited, so that the next request (on any instance) sees a lock this failure made.
+        if (publicKey !== undefined) await this.lockouts.recordDenial(error, publicKey, address);
+        throw error;
+      },
+    );
+  }
+
+  /** Passport has put the user on request.user (assignProperty), for the handlers. */
+  private authorise(route: RouteAuth, request: FastifyRequest, user: AuthenticatedUser): true {
     const required = route.requiredRoles ?? [SAFE_METHODS.has(request.method) ? 'read' : 'write'];
     if (!required.some((role) => user.roles.includes(role))) {
       throw new ForbiddenException({
@@ -114,21 +153,29 @@ export class ApiKeyGuard implements CanActivate {
 
   /**
    * Runs the Basic strategy through this app's Passport middleware (built once, see the
-   * constructor). The strategy reports every failure as an error. Passport gets a stand-in for
-   * the response: should a strategy `fail()` or `redirect()`, Passport would write its own 401
-   * or 302 to it; here that becomes a denial like any other, answered by the one filter.
+   * constructor). A success Passport reports at once (a header verified before) is returned as
+   * it is; any other outcome, and every failure, comes in a promise. The strategy reports every
+   * failure as an error. Passport gets a stand-in for the response: should a strategy `fail()`
+   * or `redirect()`, Passport would write its own 401 or 302 to it; here that becomes a denial
+   * like any other, answered by the one filter.
    */
-  private authenticate(request: FastifyRequest): Promise<AuthenticatedUser> {
-    return new Promise((resolve, reject) => {
-      const deny = () => reject(new AuthDeniedException(AuthResult.InvalidCredentials));
-      const response = { statusCode: 0, setHeader: () => undefined, end: deny };
-      this.passportBasic(request, response, (error) => {
-        // passport's own AuthenticationError comes from a fail() (failWithError).
-        if (error?.name === 'AuthenticationError') deny();
-        else if (error) reject(error);
-        else if (request.user) resolve(request.user);
-        else deny();
-      });
+  private authenticate(request: FastifyRequest): AuthenticatedUser | Promise<AuthenticatedUser> {
+    let outcome: PassportOutcome | undefined;
+    let deliver: ((outcome: PassportOutcome) => void) | undefined;
+    const finish = (result: PassportOutcome) => (deliver ? deliver(result) : (outcome = result));
+    const denied = () => ({ error: new AuthDeniedException(AuthResult.InvalidCredentials) });
+    const response = { statusCode: 0, setHeader: () => undefined, end: () => finish(denied()) };
+    this.passportBasic(request, response, (error) => {
+      // passport's own AuthenticationError comes from a fail() (failWithError).
+      if (error?.name === 'AuthenticationError') finish(denied());
+      else if (error) finish({ error });
+      else finish(request.user ? { user: request.user } : denied());
     });
+    if (!outcome) {
+      return new Promise((resolve, reject) => {
+        deliver = (result) => ('user' in result ? resolve(result.user) : reject(result.error));
+      });
+    }
+    return 'user' in outcome ? outcome.user : Promise.reject(outcome.error);
   }
 }

@@ -52,16 +52,29 @@ export class RateLimitGuard implements CanActivate {
     private readonly config: AppConfig,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
-    const reply = context.switchToHttp().getResponse<FastifyReply>();
     const user = request.user;
     // No user: a @Public() route (every other route has passed ApiKeyGuard by now).
     if (!user || this.isAdminApi(context)) return true;
 
     const now = Date.now();
     const policies = activePolicies(effectiveLimits(user.limits, this.config), user.id, now);
+    // Most users have no limits: nothing to count, so no promise (Nest awaits only a guard's).
+    if (policies.length === 0) {
+      this.usage.record(user.id, now);
+      return true;
+    }
+    return this.enforce(context.switchToHttp().getResponse<FastifyReply>(), user.id, policies, now);
+  }
+
+  private async enforce(
+    reply: FastifyReply,
+    userId: string,
+    policies: readonly ActivePolicy[],
+    now: number,
+  ): Promise<boolean> {
     const outcomes: PolicyOutcome[] = [];
     for (const policy of policies) {
       const counted = await this.count(policy);
@@ -80,7 +93,7 @@ export class RateLimitGuard implements CanActivate {
       }
     }
     setRateLimitFields(reply, policies, outcomes);
-    this.usage.record(user.id, now);
+    this.usage.record(userId, now);
     return true;
   }
 
@@ -132,7 +145,6 @@ function setRateLimitFields(
   policies: readonly Policy[],
   outcomes: readonly PolicyOutcome[],
 ): void {
-  if (policies.length === 0) return;
   reply.header('RateLimit-Policy', rateLimitPolicyField(policies));
   if (outcomes.length > 0) reply.header('RateLimit', rateLimitField(outcomes));
 }
