@@ -15,7 +15,8 @@ import { AppConfig } from '../config/app-config';
 @Injectable()
 export class LastRequestService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('LastRequestService');
-  private pending = new Map<string, Date>();
+  /** Epoch milliseconds: a number per request rather than a Date object. */
+  private pending = new Map<string, number>();
   private timer?: NodeJS.Timeout;
 
   constructor(
@@ -33,13 +34,14 @@ export class LastRequestService implements OnApplicationBootstrap, BeforeApplica
     await this.flush();
   }
 
-  touch(userId: string, at = new Date()): void {
+  touch(userId: string, at = Date.now()): void {
     this.pending.set(userId, at);
   }
 
   /** The not yet written time, so that admins see it before the next flush. */
   pendingFor(userId: string): Date | undefined {
-    return this.pending.get(userId);
+    const at = this.pending.get(userId);
+    return at === undefined ? undefined : new Date(at);
   }
 
   async flush(): Promise<void> {
@@ -52,7 +54,7 @@ export class LastRequestService implements OnApplicationBootstrap, BeforeApplica
             SET "last_request_at" = GREATEST(u."last_request_at", v.at)
            FROM unnest($1::uuid[], $2::timestamptz[]) AS v(id, at)
           WHERE u."id" = v.id`,
-        [[...batch.keys()], [...batch.values()].map((d) => d.toISOString())],
+        [[...batch.keys()], [...batch.values()].map((at) => new Date(at).toISOString())],
       );
     } catch (error) {
       // Keep the times for the next attempt, unless a newer request replaced them meanwhile.
