@@ -5,7 +5,7 @@ import { AuditModule } from './audit/audit.module';
 import { AuthModule } from './auth/auth.module';
 import { ChangeFeedModule } from './change-feed/change-feed.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
-import { createValidationPipe } from './common/validation.pipe';
+import { RequestValidationPipe } from './common/validation.pipe';
 import { AppConfigModule } from './config/config.module';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
@@ -36,7 +36,7 @@ export class AppModule {
       ],
       providers: [
         { provide: APP_FILTER, useClass: ApiExceptionFilter },
-        { provide: APP_PIPE, useFactory: createValidationPipe },
+        { provide: APP_PIPE, useClass: RequestValidationPipe },
       ],
     };
   }

@@ -532,6 +532,7 @@ describe('audit trail', () => {
       ];
       it.each(cases)('refuses %s', async (query, parameter) => {
         const response = await t.http.get(`/admin/audit?${query}`).set(admin()).expect(400);
+        expect(response.body.error.code).toBe('InvalidQuery');
         expect(response.body.error.target).toBe(parameter);
         expect(response.body.error.message).toContain(parameter);
       });

@@ -1,24 +1,65 @@
-import { BadRequestException, ValidationError, ValidationPipe } from '@nestjs/common';
+import {
+  ArgumentMetadata,
+  BadRequestException,
+  ValidationError,
+  ValidationPipe,
+} from '@nestjs/common';
+
+type InvalidPart = 'body' | 'query';
+
+/** The 400's code and fallback message, by the part of the request that was invalid. */
+const INVALID: Record<InvalidPart, { code: string; message: string }> = {
+  body: { code: 'InvalidRequestBody', message: 'The request body is invalid.' },
+  query: { code: 'InvalidQuery', message: 'The query string is invalid.' },
+};
+
+/** A validation failure, kept with its errors so that it can be re-coded for the query. */
+class InvalidInputException extends BadRequestException {
+  constructor(
+    part: InvalidPart,
+    private readonly errors: ValidationError[],
+  ) {
+    const details = flatten(errors);
+    super({
+      code: INVALID[part].code,
+      message: details.map((d) => d.message).join('; ') || INVALID[part].message,
+      target: details[0]?.target,
+      details,
+    });
+  }
+
+  in(part: InvalidPart): InvalidInputException {
+    return new InvalidInputException(part, this.errors);
+  }
+}
 
 /**
- * The global body validation (APP_PIPE): unknown fields are refused, and the 400 names each
- * offending field in `message`, `target` and `details`.
+ * The global validation (APP_PIPE) of DTO classes in bodies and query strings: unknown fields
+ * are refused, and the 400 names each offending field in `message`, `target` and `details`.
+ * Its code says which part was invalid, `InvalidRequestBody` or `InvalidQuery` (as the
+ * handlers that check their query themselves answer): ValidationPipe's exceptionFactory sees
+ * only the errors, so the code is set here, where the argument's metadata is known.
  */
-export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
-    whitelist: true,
-    forbidNonWhitelisted: true,
-    transform: true,
-    exceptionFactory: (errors: ValidationError[]) => {
-      const details = flatten(errors);
-      return new BadRequestException({
-        code: 'InvalidRequestBody',
-        message: details.map((d) => d.message).join('; ') || 'The request body is invalid.',
-        target: details[0]?.target,
-        details,
-      });
-    },
-  });
+export class RequestValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      exceptionFactory: (errors: ValidationError[]) => new InvalidInputException('body', errors),
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    try {
+      return await super.transform(value, metadata);
+    } catch (error) {
+      if (error instanceof InvalidInputException && metadata.type === 'query') {
+        throw error.in('query');
+      }
+      throw error;
+    }
+  }
 }
 
 function flatten(
