@@ -13,7 +13,7 @@ export default tseslint.config(
       'coverage/',
       'eslint.config.mjs',
       'jest.config.mjs',
-      'bench/',
+      'bench/results/',
     ],
   },
   eslint.configs.recommended,
@@ -40,5 +40,16 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-unsafe-return': 'off',
     },
+  },
+  {
+    // The benchmark's scripts are plain JavaScript outside the TypeScript project: the
+    // recommended rules, without the ones that need type information.
+    files: ['bench/**/*.{js,mjs,cjs}'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    files: ['bench/**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );
