@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, ServiceUnavailableException } from '@nestjs/common';
 import { AuthDeniedException } from '../auth/auth-denied.exception';
 import { AuthResult } from '../auth/auth-result';
+import { ThrottledWarning } from '../common/throttled-warning';
 import { AppConfig, AttemptPolicy } from '../config/app-config';
 import {
   addressSubject,
@@ -65,10 +66,10 @@ const WARN_EVERY_MS = 30_000;
  */
 @Injectable()
 export class LockoutService {
-  private readonly logger = new Logger('LockoutService');
+  /** While Redis keeps failing: one warning per WARN_EVERY_MS. */
+  private readonly redisFailure = new ThrottledWarning(new Logger('LockoutService'), WARN_EVERY_MS);
   private readonly keyRule?: AttemptRule;
   private readonly addressRule?: AttemptRule;
-  private lastWarning = -Infinity;
 
   constructor(
     config: AppConfig,
@@ -196,13 +197,10 @@ export class LockoutService {
   }
 
   private warn(error: unknown): void {
-    const now = Date.now();
-    if (now - this.lastWarning < WARN_EVERY_MS) return;
-    this.lastWarning = now;
-    const message = error instanceof Error ? error.message : String(error);
-    this.logger.warn(
-      `Redis failed (${message}): failed attempts are counted in this instance's memory until it answers again`,
-    );
+    this.redisFailure.warn(() => {
+      const message = error instanceof Error ? error.message : String(error);
+      return `Redis failed (${message}): failed attempts are counted in this instance's memory until it answers again`;
+    });
   }
 }
 

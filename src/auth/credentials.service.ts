@@ -4,6 +4,7 @@ import { hash, randomBytes } from 'node:crypto';
 import { ApiUsersService, UserForAuthentication } from '../api-users/api-users.service';
 import { LastRequestService } from '../api-users/last-request.service';
 import { requestMemo } from '../common/request-memo';
+import { ThrottledWarning } from '../common/throttled-warning';
 import { ChangeFeed } from '../change-feed/change-feed.service';
 import { followingCache, ReadThroughCache } from '../change-feed/read-through-cache';
 import { AppConfig } from '../config/app-config';
@@ -37,7 +38,6 @@ interface VerifiedHeader {
  */
 @Injectable()
 export class CredentialsService {
-  private readonly logger = new Logger('CredentialsService');
   private readonly users: ReadThroughCache<UserForAuthentication>;
   /**
    * For each cached user whose secret was verified: a SHA-256 of this process's random pepper
@@ -58,7 +58,10 @@ export class CredentialsService {
     'gatehouse.verifiedHeader',
   );
   private readonly pepper = randomBytes(32).toString('hex');
-  private lastStaleLog = 0;
+  private readonly staleWarning = new ThrottledWarning(
+    new Logger('CredentialsService'),
+    STALE_LOG_INTERVAL_MS,
+  );
 
   constructor(
     private readonly apiUsers: ApiUsersService,
@@ -166,11 +169,9 @@ export class CredentialsService {
   }
 
   private logStale(error: unknown): void {
-    const now = Date.now();
-    if (now - this.lastStaleLog < STALE_LOG_INTERVAL_MS) return;
-    this.lastStaleLog = now;
-    this.logger.warn(
-      `Database unreachable; serving users verified in the last ` +
+    this.staleWarning.warn(
+      () =>
+        `Database unreachable; serving users verified in the last ` +
         `AUTH_CACHE_STALE_SECONDS from the cache (${String(error)})`,
     );
   }

@@ -10,6 +10,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EffectiveLimits, effectiveLimits } from '../api-users/limits';
 import { routeAuth } from '../auth/route-auth';
+import { ThrottledWarning } from '../common/throttled-warning';
 import { AppConfig } from '../config/app-config';
 import { UsageService } from '../usage/usage.service';
 import { msUntilNextUtcMidnight, utcDay } from '../usage/utc-day';
@@ -42,8 +43,10 @@ interface ActivePolicy extends Policy {
  */
 @Injectable()
 export class RateLimitGuard implements CanActivate {
-  private readonly logger = new Logger('RateLimitGuard');
-  private lastFailureLog = 0;
+  private readonly counterFailure = new ThrottledWarning(
+    new Logger('RateLimitGuard'),
+    FAILURE_LOG_INTERVAL_MS,
+  );
 
   constructor(
     private readonly reflector: Reflector,
@@ -102,11 +105,9 @@ export class RateLimitGuard implements CanActivate {
       return await this.counters.hit(policy.name, policy.key, policy.openSeconds);
     } catch (error) {
       // Not expected (with Redis away the counters fall back to memory): let the request in.
-      const now = Date.now();
-      if (now - this.lastFailureLog >= FAILURE_LOG_INTERVAL_MS) {
-        this.lastFailureLog = now;
-        this.logger.warn(`Rate-limit counters failed; requests are let through: ${String(error)}`);
-      }
+      this.counterFailure.warn(
+        () => `Rate-limit counters failed; requests are let through: ${String(error)}`,
+      );
       return undefined;
     }
   }
