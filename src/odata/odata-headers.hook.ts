@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { rememberSettings } from '../settings/request-settings';
-import { SettingsService } from '../settings/settings.service';
+import { SettingsService, SettingsView } from '../settings/settings.service';
 
 export const API_VERSION = '1';
 const ODATA_ROUTES = '/odata/';
@@ -23,20 +23,37 @@ export class ODataHeadersHook implements OnModuleInit {
 
   onModuleInit(): void {
     const fastify = this.adapterHost.httpAdapter.getInstance<FastifyInstance>();
-    fastify.addHook('onRequest', (request, reply) => this.setHeaders(request, reply));
+    fastify.addHook('onRequest', (request, reply, done) => this.setHeaders(request, reply, done));
   }
 
-  private async setHeaders(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    if (!request.routeOptions.url?.startsWith(ODATA_ROUTES)) return;
+  /**
+   * Callback-style, finished synchronously while the settings are cached (nearly every
+   * request): an async hook costs every request a promise and a microtask turn, as the async
+   * guards did (README, Performance). A read, when one is needed, finishes it later.
+   */
+  private setHeaders(request: FastifyRequest, reply: FastifyReply, done: () => void): void {
+    if (!request.routeOptions.url?.startsWith(ODATA_ROUTES)) return done();
     reply.header('OData-Version', '4.0');
     reply.header('Smartstore-Api-Version', API_VERSION);
+    const cached = this.settings.fresh();
+    if (cached) {
+      applySettings(request, reply, cached);
+      return done();
+    }
+    void this.readSettings(request, reply).then(() => done());
+  }
+
+  private async readSettings(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
-      const settings = await this.settings.current();
-      rememberSettings(request.raw, settings);
-      reply.header('Smartstore-Api-MaxTop', String(settings.maxTop));
+      applySettings(request, reply, await this.settings.current());
     } catch {
       // The database is down: the guard reads the settings again and answers the 503 itself
       // (a hook's error would bypass the exception filter).
     }
   }
+}
+
+function applySettings(request: FastifyRequest, reply: FastifyReply, settings: SettingsView): void {
+  rememberSettings(request.raw, settings);
+  reply.header('Smartstore-Api-MaxTop', String(settings.maxTop));
 }
