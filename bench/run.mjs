@@ -29,6 +29,9 @@
 //   - wrong secret: a known key with a wrong secret, 401 (a credential-stuffing flood);
 //   - OData list: a filtered, sorted, counted page of the demo data's 3000 orders;
 //   - node:http + Basic, NestJS + Passport recipe: the baselines below;
+//   - hot key and the baselines, alternating: the hot key and the two baselines again, their
+//     three servers up at once and measured in turn, slice by slice (as the paired scenario,
+//     across processes); three rows, on which the targets against the baselines are judged;
 //   - hot key, 1 000 000 users and 10 000 distinct keys, 1 000 000 users: right before they are
 //     measured (not at their probe: the scenarios before them must see the small table), the
 //     api_users table is grown to BENCH_USERS rows with one INSERT ... SELECT generate_series
@@ -40,14 +43,15 @@
 //     against one in-memory key pair, the floor;
 //   - bench/baselines/nest-passport-recipe.mjs: the stock NestJS-on-Fastify Passport recipe
 //     (passport-http BasicStrategy, AuthGuard('basic')) with one in-memory user.
-// They, and the unauthenticated Gatehouse, are started only for their own scenario and stopped
-// right after it, so one server is under load at a time (the main Gatehouse and PostgreSQL stay
-// up, idle, meanwhile).
+// They, and the unauthenticated Gatehouse, are started only for their own scenarios and stopped
+// right after them, so one server is under load at a time (the main Gatehouse and PostgreSQL
+// stay up, idle, meanwhile).
 //
 // Targets (the "Fast path" issue), judged after the table and written to the JSON, each PASS,
 // FAIL, or n/a when a scenario it needs was not run. A missed target is reported, not an
 // exit code: the exit code is non-zero only when the benchmark could not run.
-//   - hot key req/s ≥ 1.5 × NestJS + Passport recipe, and ≥ 0.55 × node:http + Basic;
+//   - hot key req/s ≥ 1.5 × NestJS + Passport recipe, and ≥ 0.55 × node:http + Basic
+//     (alternating);
 //   - authentication overhead ≤ 10 %: hot key req/s ≥ 0.90 × unauthenticated route (paired);
 //   - hot key p99 ≤ 2 × unauthenticated route p99 (paired);
 //   - flat with 1 000 000 users: p50 and req/s of the hot key within ±15 % of the small table's;
@@ -67,7 +71,8 @@
 //   BENCH_ROUNDS=1           measure every scenario this many times, in turn (round after
 //                            round), and report each one's medians: steadier verdicts on a
 //                            shared machine, at that many times the duration
-//   BENCH_PAIRS=6            the paired scenario's pairs of slices (hot key, unauthenticated)
+//   BENCH_PAIRS=6            the paired scenario's pairs of slices (hot key, unauthenticated),
+//                            and the alternating scenario's rounds
 //   BENCH_PAIR_SECONDS=3     seconds measured per slice
 //   BENCH_PIN=1              pin the server to core 1 and wrk to core 0 (where taskset works
 //                            and there are 2+ cores)
@@ -161,6 +166,10 @@ const DISTINCT_KEYS_MANY_USERS = `${DISTINCT_KEYS}, ${count(settings.users)} use
 const HEALTH = 'health (no auth)';
 const NODE_HTTP_BASELINE = 'node:http + Basic (baseline)';
 const NEST_RECIPE_BASELINE = 'NestJS + Passport recipe (baseline)';
+const BASELINES_ALTERNATING = 'hot key and the baselines, alternating';
+const HOT_KEY_ALTERNATING = 'hot key (alternating slices)';
+const NODE_HTTP_ALTERNATING = 'node:http + Basic (baseline, alternating slices)';
+const NEST_RECIPE_ALTERNATING = 'NestJS + Passport recipe (baseline, alternating slices)';
 
 /** The "ratios" section: hot key req/s divided by each of these scenarios' req/s. */
 const HOT_KEY_RATIOS_TO = [NEST_RECIPE_BASELINE, NODE_HTTP_BASELINE, UNAUTHENTICATED, HEALTH];
@@ -275,6 +284,23 @@ const scenarios = [
     request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
     verify: verifyServiceDocument,
   },
+  {
+    // The hot key and the two baselines again, measured the steady way: the three servers up
+    // at once (one under load at a time), BENCH_PAIRS rounds of one BENCH_PAIR_SECONDS slice
+    // each, the order rotating from round to round, so all three see the same minutes of a
+    // shared machine. Three rows, each the median of its slices; the targets against the
+    // baselines are judged on them (two servers measured minutes apart differ by 20-30 % here).
+    name: BASELINES_ALTERNATING,
+    target: 'gatehouse',
+    expectedStatus: 200,
+    alternating: [
+      { row: HOT_KEY_ALTERNATING },
+      { row: NODE_HTTP_ALTERNATING, scenario: NODE_HTTP_BASELINE },
+      { row: NEST_RECIPE_ALTERNATING, scenario: NEST_RECIPE_BASELINE },
+    ],
+    request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
+    verify: verifyServiceDocument,
+  },
   // The table stays grown for every scenario measured after these: keep them last.
   {
     // The hot key again, its user now one row among a million: a lookup that stays an index
@@ -318,14 +344,14 @@ function verifyServiceDocument(body) {
  */
 const goals = [
   {
-    name: 'hot key req/s vs NestJS + Passport recipe',
-    of: [HOT_KEY, NEST_RECIPE_BASELINE],
+    name: 'hot key req/s vs NestJS + Passport recipe (alternating)',
+    of: [HOT_KEY_ALTERNATING, NEST_RECIPE_ALTERNATING],
     metric: 'reqPerSec',
     min: 1.5,
   },
   {
-    name: 'hot key req/s vs node:http + Basic',
-    of: [HOT_KEY, NODE_HTTP_BASELINE],
+    name: 'hot key req/s vs node:http + Basic (alternating)',
+    of: [HOT_KEY_ALTERNATING, NODE_HTTP_ALTERNATING],
     metric: 'reqPerSec',
     min: 0.55,
   },
@@ -814,17 +840,26 @@ async function main() {
     // scenario fails in seconds rather than after minutes of measuring the others. Transient
     // targets (the baselines) are stopped again after their probe: they start in a second.
     const planned = [];
-    for (const scenario of selected) {
+    const prepare = async (scenario) => {
       const ctx = started.get(scenario.target) ?? (await startTarget(scenario.target));
-      planned.push(await prepareScenario(scenario, ctx, database, abort.signal));
-      if (targets[scenario.target].transient) await stopTarget(scenario.target);
+      return prepareScenario(scenario, ctx, database, abort.signal);
+    };
+    for (const scenario of selected) {
+      planned.push(await prepare(scenario));
+      // An alternating scenario's partners are probed with it (all its servers up at once);
+      // they are probed again when it is measured.
+      for (const partner of partnersOf(scenario)) await prepare(partner);
+      for (const { target } of [scenario, ...partnersOf(scenario)]) {
+        if (started.has(target) && targets[target].transient) await stopTarget(target);
+      }
     }
     // One scenario at a time; a transient target runs only while its scenarios are measured.
     // With BENCH_ROUNDS > 1 the scenarios are measured in turn, round after round, and each
     // one's figures are the median of its rounds: a slow minute of a shared machine then lowers
     // one round of every scenario instead of all of one scenario. The scenarios on the grown
     // table take their rounds after all rounds of the others (the table only grows).
-    const rowsOf = (scenario) => scenario.paired ?? [scenario.name];
+    const rowsOf = (scenario) =>
+      scenario.paired ?? scenario.alternating?.map((a) => a.row) ?? [scenario.name];
     const rounds = new Map(planned.flatMap((plan) => rowsOf(plan.scenario)).map((n) => [n, []]));
     for (const group of byTableSize(planned)) {
       for (let round = 1; round <= settings.rounds; round++) {
@@ -845,9 +880,25 @@ async function main() {
           const current = again
             ? await prepareScenario(scenario, started.get(target), database, abort.signal)
             : plan;
-          const measured = scenario.paired
-            ? await measurePaired(current, started.get(target), abort.signal)
-            : [await measureScenario(current, abort.signal)];
+          let measured;
+          if (scenario.paired) {
+            measured = await measurePaired(current, started.get(target), abort.signal);
+          } else if (scenario.alternating) {
+            // Its partners' servers are (re)started for it, and probed again: new ports, keys.
+            const partners = [];
+            for (const partner of partnersOf(scenario)) {
+              if (!started.has(partner.target)) await startTarget(partner.target);
+              partners.push(
+                await prepareScenario(partner, started.get(partner.target), database, abort.signal),
+              );
+            }
+            measured = await measureAlternating([current, ...partners], abort.signal);
+            for (const partner of partnersOf(scenario)) {
+              if (targets[partner.target].transient) await stopTarget(partner.target);
+            }
+          } else {
+            measured = [await measureScenario(current, abort.signal)];
+          }
           for (const row of measured) rounds.get(row.name).push(row);
           const usedLater = group.slice(index + 1).some((p) => p.scenario.target === target);
           if (targets[target].transient && !usedLater) await stopTarget(target);
@@ -1050,6 +1101,46 @@ async function measurePaired(
   }
   await ctx.setGuard(false);
   return modes.map((mode) => medianOfRounds(slices.get(mode.name)));
+}
+
+/** The scenarios an alternating scenario measures besides itself (see BASELINES_ALTERNATING). */
+function partnersOf(scenario) {
+  return (scenario.alternating ?? [])
+    .filter((a) => a.scenario)
+    .map((a) => scenarios.find((s) => s.name === a.scenario));
+}
+
+/**
+ * An alternating scenario (`scenario.alternating` names its rows, the first its own, the others
+ * its partners'): `plans` are its own plan and its partners', each on its own server, all up.
+ * After a warm-up of each, BENCH_PAIRS rounds of one BENCH_PAIR_SECONDS slice per plan, the
+ * order rotating by one from round to round (none always first or last). Each row is the median
+ * of its slices (see medianOfRounds; its `rounds` lists the slices).
+ */
+async function measureAlternating(plans, signal) {
+  const rows = plans[0].scenario.alternating.map((a) => a.row);
+  const slice = (plan, index, duration) => {
+    const { scenario, method, path, headers, url, probe, serverPid } = plan;
+    const { expectedStatus } = scenario;
+    const row = { name: rows[index], baseline: false, method, path, expectedStatus, probe };
+    const load = { url, method, headers, expectedStatus };
+    return measuredRow({ ...row, distinctAuthorizations: null }, load, duration, serverPid, signal);
+  };
+  const name = plans[0].scenario.name;
+  log(`${name}: warm-up ${settings.warmupSeconds} s each`);
+  for (const [index, plan] of plans.entries()) await slice(plan, index, settings.warmupSeconds);
+  log(
+    `${name}: measuring ${settings.pairs} rounds of ${settings.pairSeconds} s slices ` +
+      `at ${settings.connections} connections`,
+  );
+  const slices = rows.map(() => []);
+  for (let round = 0; round < settings.pairs; round++) {
+    for (let turn = 0; turn < plans.length; turn++) {
+      const index = (round + turn) % plans.length;
+      slices[index].push(await slice(plans[index], index, settings.pairSeconds));
+    }
+  }
+  return slices.map(medianOfRounds);
 }
 
 /**
@@ -1493,10 +1584,11 @@ function alive(pid) {
   }
 }
 
-function exited(child) {
+/** [exit code, signal] once the child has exited or, with 'close', closed its output too. */
+function exited(child, event = 'exit') {
   return new Promise((resolve) => {
     child.once('error', () => resolve([null, 'spawn error']));
-    child.once('exit', (code, sig) => resolve([code, sig]));
+    child.once(event, (code, sig) => resolve([code, sig]));
   });
 }
 
@@ -1526,7 +1618,8 @@ async function runToCompletion(name, command, args, env, signal) {
   });
   child.stderr.on('data', output.push);
   child.on('error', () => undefined); // the abort's AbortError: reported through `signal` below
-  const [code, sig] = await exited(child);
+  // 'close', not 'exit': the last of its output can arrive after the process has exited.
+  const [code, sig] = await exited(child, 'close');
   signal.throwIfAborted();
   if (code !== 0) {
     throw new Error(`${name} failed (${sig ?? `exit code ${code}`}):\n${output.text()}`);
