@@ -1070,11 +1070,8 @@ async function measuredRow(row, load, duration, serverPid, signal) {
  * and the guard off without credentials, in ABBA order (neither always first). Each row is the
  * median of its slices (see medianOfRounds; its `rounds` lists the slices).
  */
-async function measurePaired(
-  { scenario, method, path, headers, url, probe, serverPid },
-  ctx,
-  signal,
-) {
+async function measurePaired(plan, ctx, signal) {
+  const { scenario, headers } = plan;
   const [withAuth, withoutAuth] = scenario.paired;
   const modes = [
     { name: withAuth, guardOn: true, headers },
@@ -1082,10 +1079,7 @@ async function measurePaired(
   ];
   const slice = async (mode, duration) => {
     await ctx.setGuard(mode.guardOn);
-    const { expectedStatus } = scenario;
-    const row = { name: mode.name, baseline: false, method, path, expectedStatus, probe };
-    const load = { url, method, headers: mode.headers, expectedStatus };
-    return measuredRow({ ...row, distinctAuthorizations: null }, load, duration, serverPid, signal);
+    return measureSlice(plan, mode.name, mode.headers, duration, signal);
   };
   log(`${scenario.name}: warm-up ${settings.warmupSeconds} s each way`);
   for (const mode of modes) await slice(mode, settings.warmupSeconds);
@@ -1101,6 +1095,15 @@ async function measurePaired(
   }
   await ctx.setGuard(false);
   return modes.map((mode) => medianOfRounds(slices.get(mode.name)));
+}
+
+/** One slice of a paired or alternating scenario: `plan`'s request with `headers`, as row `name`. */
+function measureSlice(plan, name, headers, duration, signal) {
+  const { scenario, method, path, url, probe, serverPid } = plan;
+  const { expectedStatus } = scenario;
+  const row = { name, baseline: false, method, path, expectedStatus, probe };
+  const load = { url, method, headers, expectedStatus };
+  return measuredRow({ ...row, distinctAuthorizations: null }, load, duration, serverPid, signal);
 }
 
 /** The scenarios an alternating scenario measures besides itself (see BASELINES_ALTERNATING). */
@@ -1119,16 +1122,11 @@ function partnersOf(scenario) {
  */
 async function measureAlternating(plans, signal) {
   const rows = plans[0].scenario.alternating.map((a) => a.row);
-  const slice = (plan, index, duration) => {
-    const { scenario, method, path, headers, url, probe, serverPid } = plan;
-    const { expectedStatus } = scenario;
-    const row = { name: rows[index], baseline: false, method, path, expectedStatus, probe };
-    const load = { url, method, headers, expectedStatus };
-    return measuredRow({ ...row, distinctAuthorizations: null }, load, duration, serverPid, signal);
-  };
+  const slice = (index, duration) =>
+    measureSlice(plans[index], rows[index], plans[index].headers, duration, signal);
   const name = plans[0].scenario.name;
   log(`${name}: warm-up ${settings.warmupSeconds} s each`);
-  for (const [index, plan] of plans.entries()) await slice(plan, index, settings.warmupSeconds);
+  for (const index of plans.keys()) await slice(index, settings.warmupSeconds);
   log(
     `${name}: measuring ${settings.pairs} rounds of ${settings.pairSeconds} s slices ` +
       `at ${settings.connections} connections`,
@@ -1137,7 +1135,7 @@ async function measureAlternating(plans, signal) {
   for (let round = 0; round < settings.pairs; round++) {
     for (let turn = 0; turn < plans.length; turn++) {
       const index = (round + turn) % plans.length;
-      slices[index].push(await slice(plans[index], index, settings.pairSeconds));
+      slices[index].push(await slice(index, settings.pairSeconds));
     }
   }
   return slices.map(medianOfRounds);
