@@ -4,16 +4,26 @@ interface Row {
   name: string;
 }
 
-function setUp(options: { ttlMs?: number; staleMs?: number; maxEntries?: number } = {}) {
+interface Options {
+  ttlMs?: number;
+  staleMs?: number;
+  maxEntries?: number;
+  /** The TTL jitter's random numbers, one per entry stored, in turn; none: no jitter. */
+  randoms?: number[];
+}
+
+function setUp(options: Options = {}) {
   const feed = { listening: true, version: 0 };
   let now = 1_000_000;
   const stale: unknown[] = [];
+  const randoms = [...(options.randoms ?? [])];
   const cache = new ReadThroughCache<Row>(feed, {
     ttlMs: options.ttlMs ?? 60_000,
     staleMs: options.staleMs ?? 300_000,
     maxEntries: options.maxEntries ?? 10,
     onStale: (error) => stale.push(error),
     now: () => now,
+    random: () => randoms.shift() ?? 0,
   });
   const reads: string[] = [];
   let answer: Row | null | Error = { name: 'v1' };
@@ -49,6 +59,76 @@ describe('ReadThroughCache', () => {
     expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'v1' });
     t.advance(1);
     expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'v2' });
+  });
+
+  it("shortens each entry's TTL by up to a tenth, at random, so entries read together expire apart", async () => {
+    const t = setUp({ ttlMs: 1000, randoms: [0, 0.5] });
+    await t.cache.get('a', t.load('a')); // fresh for 1000 ms
+    await t.cache.get('b', t.load('b')); // fresh for 950 ms
+    t.advance(949);
+    await t.cache.get('a', t.load('a'));
+    await t.cache.get('b', t.load('b'));
+    expect(t.reads).toEqual(['a', 'b']);
+    t.advance(1);
+    await t.cache.get('a', t.load('a'));
+    await t.cache.get('b', t.load('b'));
+    expect(t.reads).toEqual(['a', 'b', 'b']);
+    t.advance(50);
+    await t.cache.get('a', t.load('a'));
+    expect(t.reads).toEqual(['a', 'b', 'b', 'a']);
+  });
+
+  describe('requests for a key that is being read', () => {
+    /** A read that answers when told to, counted in `reads`. */
+    function slowReads(t: ReturnType<typeof setUp>) {
+      const pending: Array<{ resolve: (row: Row) => void; reject: (error: Error) => void }> = [];
+      const load = () => {
+        t.reads.push('k');
+        return new Promise<Row>((resolve, reject) => pending.push({ resolve, reject }));
+      };
+      return { load, pending };
+    }
+
+    it('share that read, and its answer', async () => {
+      const t = setUp();
+      const slow = slowReads(t);
+      const first = t.cache.get('k', slow.load);
+      const second = t.cache.get('k', slow.load);
+      slow.pending[0].resolve({ name: 'v1' });
+      const answers = await Promise.all([first, second]);
+      expect(answers[1]).toBe(answers[0]);
+      expect(await t.cache.get('k', slow.load)).toBe(answers[0]);
+      expect(t.reads).toEqual(['k']);
+    });
+
+    it('share its failure', async () => {
+      const t = setUp();
+      const slow = slowReads(t);
+      const first = t.cache.get('k', slow.load);
+      const second = t.cache.get('k', slow.load);
+      const down = new Error('down');
+      slow.pending[0].reject(down);
+      await expect(first).rejects.toBe(down);
+      await expect(second).rejects.toBe(down);
+      expect(t.reads).toEqual(['k']);
+    });
+
+    it('read again once a notification arrived since it started, or after delete', async () => {
+      const t = setUp();
+      const slow = slowReads(t);
+      const before = t.cache.get('k', slow.load);
+      t.feed.version++; // a change is announced while the old row is on its way
+      const afterNotification = t.cache.get('k', slow.load);
+      t.cache.delete('k');
+      const afterDelete = t.cache.get('k', slow.load);
+      slow.pending[0].resolve({ name: 'old' });
+      slow.pending[1].resolve({ name: 'new' });
+      slow.pending[2].resolve({ name: 'newer' });
+      expect(await before).toEqual({ name: 'old' });
+      expect(await afterNotification).toEqual({ name: 'new' });
+      expect(await afterDelete).toEqual({ name: 'newer' });
+      expect(t.reads).toEqual(['k', 'k', 'k']);
+    });
   });
 
   it('reads again after delete and clear', async () => {

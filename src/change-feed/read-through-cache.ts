@@ -23,14 +23,31 @@ export interface ReadThroughCacheOptions {
   /** Told when an entry answers because the database failed (for a log line). */
   onStale?: (error: unknown) => void;
   now?: () => number;
+  /** A number in [0, 1) for each entry's TTL jitter (see TTL_JITTER); Math.random by default. */
+  random?: () => number;
 }
 
 /** After a failed read, cached entries answer without trying the database for this long (ms). */
 const DATABASE_BACKOFF_MS = 1000;
 
+/**
+ * Each entry's TTL is shortened by up to this share of `ttlMs`, at random: entries read in
+ * the same second (every active key after a restart) would otherwise all expire, and be read
+ * again, in the same second of every TTL, a burst of reads that does not spread out by itself.
+ */
+const TTL_JITTER = 0.1;
+
 interface Entry<V> {
   value: V;
   loadedAt: number;
+  /** Fresh (answering without a read) until then, while the feed listens. */
+  freshUntil: number;
+}
+
+/** A read in progress, and the feed's version when it started. */
+interface Read<V> {
+  version: number;
+  result: Promise<V | null>;
 }
 
 /**
@@ -45,11 +62,15 @@ interface Entry<V> {
  *   than refuses does not make every request wait for the connection timeout.
  *
  * Only values are cached; a key the database does not know is read every time (and someone
- * trying many unknown keys cannot evict the known ones).
+ * trying many unknown keys cannot evict the known ones). Requests for a key that is being read
+ * share that read (one query when a busy key expires, not one per request in flight), unless
+ * a notification arrived since it started.
  */
 export class ReadThroughCache<V extends object> {
   private readonly entries: LRUCache<string, Entry<V>>;
+  private readonly reads = new Map<string, Read<V>>();
   private readonly now: () => number;
+  private readonly random: () => number;
   private databaseFailedUntil = 0;
 
   constructor(
@@ -58,17 +79,61 @@ export class ReadThroughCache<V extends object> {
   ) {
     this.entries = new LRUCache({ max: options.maxEntries });
     this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
   }
 
-  async get(key: string, load: () => Promise<V | null>): Promise<V | null> {
+  get(key: string, load: () => Promise<V | null>): Promise<V | null> {
     const now = this.now();
     const entry = this.entries.get(key);
     if (entry) {
-      if (this.isFresh(entry, now)) return entry.value;
+      if (this.isFresh(entry, now)) return Promise.resolve(entry.value);
       if (now < this.databaseFailedUntil && now - entry.loadedAt < this.options.staleMs) {
-        return entry.value;
+        return Promise.resolve(entry.value);
       }
     }
+    // A read that started before a notification may return the row as it was before it.
+    const pending = this.reads.get(key);
+    if (pending && pending.version === this.feed.version) return pending.result;
+    const read: Read<V> = { version: this.feed.version, result: this.read(key, entry, now, load) };
+    this.reads.set(key, read);
+    const forget = () => {
+      if (this.reads.get(key) === read) this.reads.delete(key);
+    };
+    read.result.then(forget, forget);
+    return read.result;
+  }
+
+  /**
+   * The cached value for `key` when it is fresh, that is when `get` would answer with it
+   * without a read; undefined otherwise (absent, past its TTL, or the feed not listening).
+   * Never reads, never answers stale.
+   */
+  peekFresh(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    return entry && this.isFresh(entry, this.now()) ? entry.value : undefined;
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+    this.reads.delete(key);
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.reads.clear();
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Reads `key`, keeps what it read, or answers `entry` stale when the database fails. */
+  private async read(
+    key: string,
+    entry: Entry<V> | undefined,
+    now: number,
+    load: () => Promise<V | null>,
+  ): Promise<V | null> {
     const versionBefore = this.feed.version;
     let value: V | null;
     try {
@@ -84,35 +149,15 @@ export class ReadThroughCache<V extends object> {
     this.databaseFailedUntil = 0;
     if (value === null) this.entries.delete(key);
     // A notification during the read may be about this very row: keep nothing then.
-    else if (this.feed.version === versionBefore) this.entries.set(key, { value, loadedAt: now });
-    else this.entries.delete(key);
+    else if (this.feed.version === versionBefore) {
+      const ttlMs = this.options.ttlMs * (1 - TTL_JITTER * this.random());
+      this.entries.set(key, { value, loadedAt: now, freshUntil: now + ttlMs });
+    } else this.entries.delete(key);
     return value;
   }
 
-  /**
-   * The cached value for `key` when it is fresh, that is when `get` would answer with it
-   * without a read; undefined otherwise (absent, past its TTL, or the feed not listening).
-   * Never reads, never answers stale.
-   */
-  peekFresh(key: string): V | undefined {
-    const entry = this.entries.get(key);
-    return entry && this.isFresh(entry, this.now()) ? entry.value : undefined;
-  }
-
-  delete(key: string): void {
-    this.entries.delete(key);
-  }
-
-  clear(): void {
-    this.entries.clear();
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
   private isFresh(entry: Entry<V>, now: number): boolean {
-    return this.feed.listening && now - entry.loadedAt < this.options.ttlMs;
+    return this.feed.listening && now < entry.freshUntil;
   }
 }
 
