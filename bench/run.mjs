@@ -9,6 +9,8 @@
 // writes the numbers to bench/results/<ISO date>.json and bench/results/latest.json. The
 // database is the bench's rather than the app's (DATA_DIR) because the bench writes to it
 // itself: 10 000 API users and a table of a million are inserted with SQL, not through the API.
+// A copy of the seeded database, whose api_users table is grown to a million rows, serves a
+// second Gatehouse (the "big table" instance) for the scenarios named "..., 1 000 000 users".
 //
 // Scenarios (all on GET /odata/v1, the OData service document, unless said otherwise):
 //   - health (no auth): GET /health, the "× health" reference of every row;
@@ -32,10 +34,13 @@
 //   - hot key and the baselines, alternating: the hot key and the two baselines again, their
 //     three servers up at once and measured in turn, slice by slice (as the paired scenario,
 //     across processes); three rows, on which the targets against the baselines are judged;
-//   - hot key, 1 000 000 users and 10 000 distinct keys, 1 000 000 users: right before they are
-//     measured (not at their probe: the scenarios before them must see the small table), the
-//     api_users table is grown to BENCH_USERS rows with one INSERT ... SELECT generate_series
-//     and VACUUM (ANALYZE); the time it took goes to stderr and the JSON. They run last.
+//   - hot key, 1 000 000 users and 10 000 distinct keys, 1 000 000 users: the same two on the
+//     big-table instance, whose api_users table (the same 10 000 distinct users, then filler
+//     rows) is grown to BENCH_USERS rows with one INSERT ... SELECT generate_series and
+//     VACUUM (ANALYZE) before it starts; the time it took goes to stderr and the JSON;
+//   - hot keys and key mixes on both table sizes, alternating: the hot key and the key mix on
+//     each instance, the two up at once and measured in turn, slice by slice; four rows, on
+//     which the flat and key-mix targets are judged.
 //
 // Two reference servers are measured in the same run, on the same route with valid credentials,
 // so the cost of Gatehouse's authentication can be read against what the alternatives cost:
@@ -44,8 +49,8 @@
 //   - bench/baselines/nest-passport-recipe.mjs: the stock NestJS-on-Fastify Passport recipe
 //     (passport-http BasicStrategy, AuthGuard('basic')) with one in-memory user.
 // They, and the unauthenticated Gatehouse, are started only for their own scenarios and stopped
-// right after them, so one server is under load at a time (the main Gatehouse and PostgreSQL
-// stay up, idle, meanwhile).
+// right after them, so one server is under load at a time (the main Gatehouse, the big-table
+// instance once started, and PostgreSQL stay up, idle, meanwhile).
 //
 // Targets (the "Fast path" issue), judged after the table and written to the JSON, each PASS,
 // FAIL, or n/a when a scenario it needs was not run. A missed target is reported, not an
@@ -54,8 +59,9 @@
 //     (alternating);
 //   - authentication overhead ≤ 10 %: hot key req/s ≥ 0.90 × unauthenticated route (paired);
 //   - hot key p99 ≤ 2 × unauthenticated route p99 (paired);
-//   - flat with 1 000 000 users: p50 and req/s of the hot key within ±15 % of the small table's;
-//   - 10 000 distinct keys req/s ≥ 0.85 × hot key, on each table size;
+//   - flat with 1 000 000 users: p50 and req/s of the hot key within ±15 % of the small table's
+//     (table-size slices);
+//   - 10 000 distinct keys req/s ≥ 0.85 × hot key, on each table size (table-size slices);
 //   - no error (socket error, timeout or unexpected status) in any scenario.
 //
 // Load generator: wrk when a `wrk` binary is on PATH (`apt-get install wrk`), else autocannon
@@ -72,17 +78,18 @@
 //                            round), and report each one's medians: steadier verdicts on a
 //                            shared machine, at that many times the duration
 //   BENCH_PAIRS=6            the paired scenario's pairs of slices (hot key, unauthenticated),
-//                            and the alternating scenario's rounds
+//                            and the alternating scenarios' rounds
 //   BENCH_PAIR_SECONDS=3     seconds measured per slice
 //   BENCH_PIN=1              pin the server to core 1 and wrk to core 0 (where taskset works
 //                            and there are 2+ cores)
-//   BENCH_USERS=1000000      rows of api_users for the "..., 1 000 000 users" scenarios (the
-//                            name follows the number; fewer make a quick run); more than 10 000
+//   BENCH_USERS=1000000      rows of api_users on the big-table instance (the scenario names
+//                            follow the number; fewer make a quick run); more than 10 000
 //   BENCH_LOAD_GENERATOR     wrk or autocannon, to choose rather than take wrk when it is there
 //   --scenario <text>        only the scenarios whose name contains <text> (repeatable); the
 //                            baseline (health) always runs too, since every row is relative to
-//                            it. Each scenario creates the data it needs (the distinct keys, the
-//                            grown table) itself, so any selection works alone.
+//                            it, and an alternating scenario's partners with it. Each scenario
+//                            creates the data it needs (the distinct keys, the grown table)
+//                            itself, so any selection works alone.
 //   --skip-build             use the dist/ that is there (faster when iterating on the bench)
 //
 // Read the numbers with the machine in mind: the app, its PostgreSQL and the load generator all
@@ -170,6 +177,11 @@ const BASELINES_ALTERNATING = 'hot key and the baselines, alternating';
 const HOT_KEY_ALTERNATING = 'hot key (alternating slices)';
 const NODE_HTTP_ALTERNATING = 'node:http + Basic (baseline, alternating slices)';
 const NEST_RECIPE_ALTERNATING = 'NestJS + Passport recipe (baseline, alternating slices)';
+const TABLE_SIZES_ALTERNATING = 'hot keys and key mixes on both table sizes, alternating';
+const HOT_KEY_TABLE_SLICES = 'hot key (table-size slices)';
+const DISTINCT_KEYS_TABLE_SLICES = `${DISTINCT_KEYS} (table-size slices)`;
+const HOT_KEY_MANY_USERS_TABLE_SLICES = `${HOT_KEY_MANY_USERS} (table-size slices)`;
+const DISTINCT_KEYS_MANY_USERS_TABLE_SLICES = `${DISTINCT_KEYS_MANY_USERS} (table-size slices)`;
 
 /** The "ratios" section: hot key req/s divided by each of these scenarios' req/s. */
 const HOT_KEY_RATIOS_TO = [NEST_RECIPE_BASELINE, NODE_HTTP_BASELINE, UNAUTHENTICATED, HEALTH];
@@ -181,9 +193,8 @@ const ODATA_LIST_QUERY =
  * `verify(body)`, optional, checks the probe's body before measuring and returns an error
  * message when the answer would make the numbers meaningless (e.g. an empty list).
  * `distinctKeys: true` creates the distinct API users (once per run) before the probe.
- * `apiUsers: n` grows the api_users table to n rows right before the scenario is measured.
  * A request's `authorizations`, when given, are sent in turn, one per request.
- * @type {Array<{name: string, target: string, expectedStatus: number, baseline?: boolean, distinctKeys?: boolean, apiUsers?: number, request: (ctx: any, data: {distinctKeys?: Array<{publicKey: string, secretKey: string}>}) => {method?: string, path: string, headers?: Record<string, string>, authorizations?: string[]}, verify?: (body: string) => string | undefined}>}
+ * @type {Array<{name: string, target: string, expectedStatus: number, baseline?: boolean, distinctKeys?: boolean, request: (ctx: any, data: {distinctKeys?: Array<{publicKey: string, secretKey: string}>}) => {method?: string, path: string, headers?: Record<string, string>, authorizations?: string[]}, verify?: (body: string) => string | undefined}>}
  */
 const scenarios = [
   {
@@ -301,27 +312,42 @@ const scenarios = [
     request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
     verify: verifyServiceDocument,
   },
-  // The table stays grown for every scenario measured after these: keep them last.
   {
-    // The hot key again, its user now one row among a million: a lookup that stays an index
-    // probe should not notice.
+    // The hot key again, on a second instance whose database is the same but for its
+    // api_users table, grown to BENCH_USERS rows (the "big table" target): its user now one
+    // row among a million, a lookup that stays an index probe should not notice.
     name: HOT_KEY_MANY_USERS,
-    target: 'gatehouse',
+    target: 'gatehouse-big-table',
     expectedStatus: 200,
-    apiUsers: settings.users,
     request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
   },
   {
-    // The distinct keys again, spread over the big table's index instead of a small one.
+    // The distinct keys again (the same 10 000 users), spread over the big table's index.
     name: DISTINCT_KEYS_MANY_USERS,
-    target: 'gatehouse',
+    target: 'gatehouse-big-table',
     expectedStatus: 200,
     distinctKeys: true,
-    apiUsers: settings.users,
     request: (_ctx, { distinctKeys }) => ({
       path: '/odata/v1',
       authorizations: distinctKeys.map(basic),
     }),
+    verify: verifyServiceDocument,
+  },
+  {
+    // The four above (hot key and key mix, small and big table), measured the steady way: both
+    // instances up, one under load at a time, BENCH_PAIRS rounds of one BENCH_PAIR_SECONDS
+    // slice each, the order rotating. Four rows; the "flat" and key-mix targets are judged on
+    // them (rows measured minutes apart flipped those verdicts with the machine's phase).
+    name: TABLE_SIZES_ALTERNATING,
+    target: 'gatehouse',
+    expectedStatus: 200,
+    alternating: [
+      { row: HOT_KEY_TABLE_SLICES },
+      { row: DISTINCT_KEYS_TABLE_SLICES, scenario: DISTINCT_KEYS },
+      { row: HOT_KEY_MANY_USERS_TABLE_SLICES, scenario: HOT_KEY_MANY_USERS },
+      { row: DISTINCT_KEYS_MANY_USERS_TABLE_SLICES, scenario: DISTINCT_KEYS_MANY_USERS },
+    ],
+    request: (ctx) => ({ path: '/odata/v1', headers: { authorization: basic(ctx.user) } }),
     verify: verifyServiceDocument,
   },
 ];
@@ -372,31 +398,32 @@ const goals = [
   // "Flat with 1 000 000 users" is our reading: within ±15 % of the small table, both ways.
   // Two runs of the same scenario on this 2-core machine differ by up to about 10 %, so a
   // tighter band would fail on noise; a real dependence on the table size (a sequential scan,
-  // an index that no longer fits in memory) costs far more than 15 %.
+  // an index that no longer fits in memory) costs far more than 15 %. Judged on the table-size
+  // slices, like the key-mix targets: the two instances measured in the same minutes.
   {
-    name: `flat: ${HOT_KEY_MANY_USERS} p50 vs ${HOT_KEY}`,
-    of: [HOT_KEY_MANY_USERS, HOT_KEY],
+    name: `flat: ${HOT_KEY_MANY_USERS} p50 vs small table (alternating)`,
+    of: [HOT_KEY_MANY_USERS_TABLE_SLICES, HOT_KEY_TABLE_SLICES],
     metric: 'p50',
     min: 0.85,
     max: 1.15,
   },
   {
-    name: `flat: ${HOT_KEY_MANY_USERS} req/s vs ${HOT_KEY}`,
-    of: [HOT_KEY_MANY_USERS, HOT_KEY],
+    name: `flat: ${HOT_KEY_MANY_USERS} req/s vs small table (alternating)`,
+    of: [HOT_KEY_MANY_USERS_TABLE_SLICES, HOT_KEY_TABLE_SLICES],
     metric: 'reqPerSec',
     min: 0.85,
     max: 1.15,
   },
   {
-    name: `${DISTINCT_KEYS} req/s vs ${HOT_KEY}`,
-    of: [DISTINCT_KEYS, HOT_KEY],
+    name: `${DISTINCT_KEYS} req/s vs hot key (alternating)`,
+    of: [DISTINCT_KEYS_TABLE_SLICES, HOT_KEY_TABLE_SLICES],
     metric: 'reqPerSec',
     min: 0.85,
   },
   {
     // Against the hot key on the same big table: the table's size is the flat target's business.
-    name: `${DISTINCT_KEYS_MANY_USERS} req/s vs ${HOT_KEY_MANY_USERS}`,
-    of: [DISTINCT_KEYS_MANY_USERS, HOT_KEY_MANY_USERS],
+    name: `${DISTINCT_KEYS_MANY_USERS} req/s vs ${HOT_KEY_MANY_USERS} (alternating)`,
+    of: [DISTINCT_KEYS_MANY_USERS_TABLE_SLICES, HOT_KEY_MANY_USERS_TABLE_SLICES],
     metric: 'reqPerSec',
     min: 0.85,
   },
@@ -439,36 +466,13 @@ function judgeTargets(results) {
 // ---------------------------------------------------------------------------------------------
 
 const targets = {
-  gatehouse: {
-    usesDatabase: true,
-    async start({ signal, onCrash, database }) {
-      const port = await freePort();
-      const server = await startServer({
-        name: 'gatehouse',
-        command: process.execPath,
-        args: [join(DIST, 'main.js')],
-        // The wrong-secret scenario measures the secret check, not the 429 of a lock (and a
-        // ban of 127.0.0.1 would refuse every scenario after it).
-        env: {
-          ...gatehouseEnv(port, database),
-          AUTH_LOCKOUT_ATTEMPTS: '0',
-          AUTH_IP_BAN_ATTEMPTS: '0',
-        },
-        baseUrl: `http://127.0.0.1:${port}`,
-        readyTimeoutMs: 60_000,
-        // Stopping flushes the batched last-request writes.
-        stopTimeoutMs: 30_000,
-        signal,
-        onCrash,
-      });
-      try {
-        return { server, baseUrl: server.baseUrl, user: await createReadUser(server.baseUrl) };
-      } catch (error) {
-        await server.stop();
-        throw error;
-      }
-    },
-  },
+  gatehouse: gatehouseInstance('gatehouse', async (database) => database.url),
+  // The same on the second database, whose api_users table is grown first (see
+  // databaseHandle): up with the main instance, so that the table-size scenario can alternate.
+  'gatehouse-big-table': gatehouseInstance('gatehouse, big table', async (database) => {
+    await database.growBigTable();
+    return database.bigUrl;
+  }),
   'gatehouse-without-auth': {
     // Transient like the baselines: it must not share the cores while the others are measured.
     transient: true,
@@ -482,7 +486,7 @@ const targets = {
         // The main instance's configuration and database (migrated already), but with locks
         // and bans on as by default: the overhead targets are judged on this target, and a
         // default deployment pays for the lock lookup on every request.
-        env: gatehouseEnv(port, database),
+        env: gatehouseEnv(port, database.url),
         baseUrl: `http://127.0.0.1:${port}`,
         readyTimeoutMs: 60_000,
         stopTimeoutMs: 30_000,
@@ -538,14 +542,52 @@ async function createReadUser(baseUrl) {
   return { publicKey, secretKey };
 }
 
-/** Gatehouse's environment: none of the caller's settings, the bench's database. */
-function gatehouseEnv(port, database) {
+/**
+ * A Gatehouse started as `npm start` would (dist/src/main.js) on the database `databaseUrl`
+ * resolves, with a read-only API user of its own, made through the admin API.
+ */
+function gatehouseInstance(name, databaseUrl) {
+  return {
+    usesDatabase: true,
+    async start({ signal, onCrash, database }) {
+      const url = await databaseUrl(database);
+      const port = await freePort();
+      const server = await startServer({
+        name,
+        command: process.execPath,
+        args: [join(DIST, 'main.js')],
+        // The wrong-secret scenario measures the secret check, not the 429 of a lock (and a
+        // ban of 127.0.0.1 would refuse every scenario after it).
+        env: {
+          ...gatehouseEnv(port, url),
+          AUTH_LOCKOUT_ATTEMPTS: '0',
+          AUTH_IP_BAN_ATTEMPTS: '0',
+        },
+        baseUrl: `http://127.0.0.1:${port}`,
+        readyTimeoutMs: 60_000,
+        // Stopping flushes the batched last-request writes.
+        stopTimeoutMs: 30_000,
+        signal,
+        onCrash,
+      });
+      try {
+        return { server, baseUrl: server.baseUrl, user: await createReadUser(server.baseUrl) };
+      } catch (error) {
+        await server.stop();
+        throw error;
+      }
+    },
+  };
+}
+
+/** Gatehouse's environment: none of the caller's settings, the database at `databaseUrl`. */
+function gatehouseEnv(port, databaseUrl) {
   return {
     ...envWithout(GATEHOUSE_ENV),
     NODE_ENV: 'development', // production would answer 421 without TLS
     HOST: '127.0.0.1',
     PORT: String(port),
-    DATABASE_URL: database.url,
+    DATABASE_URL: databaseUrl,
     ADMIN_PUBLIC_KEY: ADMIN.publicKey,
     ADMIN_SECRET_KEY: ADMIN.secretKey,
     NO_COLOR: '1', // its log is shown on failure: plain text, no escape codes
@@ -627,13 +669,16 @@ const GATEHOUSE_ENV = [
 // ---------------------------------------------------------------------------------------------
 
 const DATABASE_NAME = 'gatehouse_bench';
+const BIG_TABLE_DATABASE_NAME = 'gatehouse_bench_big_table';
 
 /**
  * Starts a new embedded PostgreSQL cluster in a temporary directory through the app's own
  * EmbeddedPostgres class (same binaries, same settings as `npm start`), creates a database and
  * lets the app's `seed.js` migrate it and load the demo data. Gatehouse seeds the demo data
  * only into a database it created itself; with DATABASE_URL it would start on empty shop
- * tables. On failure everything is stopped and removed before the error is thrown.
+ * tables. A copy of it (CREATE DATABASE ... TEMPLATE, while nothing is connected to it yet) is
+ * the big-table target's database. On failure everything is stopped and removed before the
+ * error is thrown.
  */
 async function startDatabase(signal) {
   const dataDir = await mkdtemp(join(os.tmpdir(), 'gatehouse-bench-'));
@@ -658,60 +703,77 @@ async function startDatabase(signal) {
       { ...envWithout(GATEHOUSE_ENV), DATABASE_URL: url.href, NO_COLOR: '1' },
       signal,
     );
-    return databaseHandle(url.href, stop);
+    await withClient(cluster.url, (client) =>
+      client.query(`CREATE DATABASE ${BIG_TABLE_DATABASE_NAME} TEMPLATE ${DATABASE_NAME}`),
+    );
+    const bigTableUrl = new URL(url);
+    bigTableUrl.pathname = `/${BIG_TABLE_DATABASE_NAME}`;
+    return databaseHandle(url.href, bigTableUrl.href, stop);
   } catch (error) {
     await stop();
     throw error;
   }
 }
 
-/** What the scenarios ask of the database; each step runs once however often it is asked. */
-function databaseHandle(url, stop) {
+/**
+ * What the scenarios ask of the database; each step runs once however often it is asked. The
+ * distinct users go into both databases, with the same keys; the big-table database gets them
+ * before its filler rows, so that it holds exactly BENCH_USERS users. `seedings` records how
+ * long growing took.
+ */
+function databaseHandle(url, bigUrl, stop) {
   let distinctKeys;
-  let grownTo = 0;
-  return {
+  let bigTable;
+  const seedings = [];
+  const handle = {
     url,
+    bigUrl,
     stop,
-    distinctKeys: () => (distinctKeys ??= insertDistinctUsers(url, DISTINCT_KEY_COUNT)),
-    growApiUsers: async (total) => {
-      if (grownTo >= total) return null;
-      const seeding = await growApiUsers(url, total);
-      grownTo = total;
-      return seeding;
-    },
+    seedings,
+    distinctKeys: () => (distinctKeys ??= insertDistinctUsers([url, bigUrl], DISTINCT_KEY_COUNT)),
+    growBigTable: () =>
+      (bigTable ??= handle
+        .distinctKeys()
+        .then(() => growApiUsers(bigUrl, settings.users))
+        .then((seeding) => void seedings.push(seeding))),
   };
+  return handle;
 }
 
 /**
  * Inserts `howMany` enabled read-only API users with their own random keys, as the admin API
  * would make them (32 hex characters of public key, 64 of secret, the app's own hashSecret),
- * but a batch of thousands per statement instead of one HTTP request each. Returns their keys.
+ * but a batch of thousands per statement instead of one HTTP request each, into each of the
+ * databases at `urls`. Returns their keys.
  */
-async function insertDistinctUsers(url, howMany) {
+async function insertDistinctUsers(urls, howMany) {
   const started = performance.now();
   const { hashSecret } = require(join(DIST, 'auth', 'secret-hash.js'));
   const users = Array.from({ length: howMany }, () => ({
     publicKey: randomBytes(16).toString('hex'),
     secretKey: randomBytes(32).toString('hex'),
   }));
+  const names = users.map((_, i) => `bench distinct ${i + 1}`);
+  const publicKeys = users.map((u) => u.publicKey);
+  const secretHashes = users.map((u) => hashSecret(u.secretKey));
   const batchSize = 2000; // a few hundred kB of parameters per statement
-  await withClient(url, async (client) => {
-    for (let start = 0; start < users.length; start += batchSize) {
-      const batch = users.slice(start, start + batchSize);
-      await client.query(
-        `INSERT INTO api_users (name, public_key, secret_hash, roles, enabled)
-         SELECT name, public_key, secret_hash, '{read}', true
-           FROM unnest($1::varchar[], $2::varchar[], $3::varchar[])
-             AS u(name, public_key, secret_hash)`,
-        [
-          batch.map((_, i) => `bench distinct ${start + i + 1}`),
-          batch.map((u) => u.publicKey),
-          batch.map((u) => hashSecret(u.secretKey)),
-        ],
-      );
-    }
-  });
-  log(`inserted ${howMany} distinct API users in ${seconds(started)} s`);
+  for (const url of urls) {
+    await withClient(url, async (client) => {
+      for (let start = 0; start < users.length; start += batchSize) {
+        const batch = (values) => values.slice(start, start + batchSize);
+        await client.query(
+          `INSERT INTO api_users (name, public_key, secret_hash, roles, enabled)
+           SELECT name, public_key, secret_hash, '{read}', true
+             FROM unnest($1::varchar[], $2::varchar[], $3::varchar[])
+               AS u(name, public_key, secret_hash)`,
+          [batch(names), batch(publicKeys), batch(secretHashes)],
+        );
+      }
+    });
+  }
+  log(
+    `inserted ${howMany} distinct API users into ${urls.length} databases in ${seconds(started)} s`,
+  );
   return users;
 }
 
@@ -830,7 +892,6 @@ async function main() {
     await ctx.server.stop().catch((error) => log(`could not stop ${name}: ${error}`));
   };
   const results = [];
-  const seedings = [];
   try {
     if (!args['skip-build']) await build(abort.signal);
     if (selected.some((s) => targets[s.target].usesDatabase)) {
@@ -856,53 +917,48 @@ async function main() {
     // One scenario at a time; a transient target runs only while its scenarios are measured.
     // With BENCH_ROUNDS > 1 the scenarios are measured in turn, round after round, and each
     // one's figures are the median of its rounds: a slow minute of a shared machine then lowers
-    // one round of every scenario instead of all of one scenario. The scenarios on the grown
-    // table take their rounds after all rounds of the others (the table only grows).
+    // one round of every scenario instead of all of one scenario.
     const rowsOf = (scenario) =>
       scenario.paired ?? scenario.alternating?.map((a) => a.row) ?? [scenario.name];
     const rounds = new Map(planned.flatMap((plan) => rowsOf(plan.scenario)).map((n) => [n, []]));
-    for (const group of byTableSize(planned)) {
-      for (let round = 1; round <= settings.rounds; round++) {
-        if (settings.rounds > 1) log(`round ${round} of ${settings.rounds}`);
-        for (const [index, plan] of group.entries()) {
-          const { scenario } = plan;
-          const { target } = scenario;
-          if (!started.has(target)) await startTarget(target);
-          // A new process on a new port (and, for a baseline, a new key) since the plan was
-          // made (also when another scenario of a transient target restarted it), or a grown
-          // table: resolve and probe again.
-          let again = started.get(target).server.child.pid !== plan.serverPid;
-          if (scenario.apiUsers) {
-            const seeding = await database.growApiUsers(scenario.apiUsers);
-            if (seeding) seedings.push(seeding);
-            again = true;
-          }
-          const current = again
+    for (let round = 1; round <= settings.rounds; round++) {
+      if (settings.rounds > 1) log(`round ${round} of ${settings.rounds}`);
+      for (const [index, plan] of planned.entries()) {
+        const { scenario } = plan;
+        const { target } = scenario;
+        if (!started.has(target)) await startTarget(target);
+        // A new process on a new port (and, for a baseline, a new key) since the plan was made
+        // (also when another scenario of a transient target restarted it): resolve and probe
+        // again.
+        const current =
+          started.get(target).server.child.pid !== plan.serverPid
             ? await prepareScenario(scenario, started.get(target), database, abort.signal)
             : plan;
-          let measured;
-          if (scenario.paired) {
-            measured = await measurePaired(current, started.get(target), abort.signal);
-          } else if (scenario.alternating) {
-            // Its partners' servers are (re)started for it, and probed again: new ports, keys.
-            const partners = [];
-            for (const partner of partnersOf(scenario)) {
-              if (!started.has(partner.target)) await startTarget(partner.target);
-              partners.push(
-                await prepareScenario(partner, started.get(partner.target), database, abort.signal),
-              );
-            }
-            measured = await measureAlternating([current, ...partners], abort.signal);
-            for (const partner of partnersOf(scenario)) {
-              if (targets[partner.target].transient) await stopTarget(partner.target);
-            }
-          } else {
-            measured = [await measureScenario(current, abort.signal)];
+        let measured;
+        if (scenario.paired) {
+          measured = await measurePaired(current, started.get(target), abort.signal);
+        } else if (scenario.alternating) {
+          // Its partners' servers are (re)started for it where they are transient, and probed
+          // again: new ports, keys.
+          const partners = [];
+          for (const partner of partnersOf(scenario)) {
+            if (!started.has(partner.target)) await startTarget(partner.target);
+            partners.push(
+              await prepareScenario(partner, started.get(partner.target), database, abort.signal),
+            );
           }
-          for (const row of measured) rounds.get(row.name).push(row);
-          const usedLater = group.slice(index + 1).some((p) => p.scenario.target === target);
-          if (targets[target].transient && !usedLater) await stopTarget(target);
+          measured = await measureAlternating([current, ...partners], abort.signal);
+          for (const partner of partnersOf(scenario)) {
+            if (started.has(partner.target) && targets[partner.target].transient) {
+              await stopTarget(partner.target);
+            }
+          }
+        } else {
+          measured = [await measureScenario(current, abort.signal)];
         }
+        for (const row of measured) rounds.get(row.name).push(row);
+        const usedLater = planned.slice(index + 1).some((p) => p.scenario.target === target);
+        if (targets[target].transient && !usedLater) await stopTarget(target);
       }
     }
     for (const plan of planned) {
@@ -937,7 +993,7 @@ async function main() {
     // req/s of the hot key divided by req/s of each: below 1, Gatehouse is slower by that much.
     ratios,
     // The "..., N users" scenarios' table growth: how long it took.
-    seeding: seedings,
+    seeding: database?.seedings ?? [],
     targets: judgeTargets(results),
   };
 
@@ -1009,38 +1065,10 @@ async function prepareScenario(scenario, ctx, database, signal) {
   return { scenario, method, path, headers, authorizations, url, probe, serverPid };
 }
 
-async function measureScenario(
-  { scenario, method, path, headers, authorizations, url, probe, serverPid },
-  signal,
-) {
-  const load = {
-    url,
-    method,
-    headers,
-    authorizations,
-    expectedStatus: scenario.expectedStatus,
-  };
-  const run = LOAD_GENERATORS[settings.loadGenerator.name];
-  // The steady state of a mix of keys has every key in the credential cache: warm up until
-  // each of the distinct keys has been sent at least once, so the table shows the steady state
-  // rather than the first lookup of each key.
-  const warmupSeconds = authorizations
-    ? Math.max(settings.warmupSeconds, DISTINCT_KEYS_WARMUP_SECONDS)
-    : settings.warmupSeconds;
-  log(`${scenario.name}: warm-up ${warmupSeconds} s`);
-  const warmup = await run({ ...load, duration: warmupSeconds }, signal);
-  // On a slow day the warm-up does not reach every key (measured: 935 req/s, so three keys in
-  // ten were first lookups during the measurement). Every run starts again at the first key, so
-  // one more run, long enough to send them all at the rate just seen (at most a minute).
-  if (authorizations && warmup.responses < authorizations.length) {
-    const perSecond = Math.max(1, warmup.responses / warmupSeconds);
-    const seconds = Math.min(60, Math.ceil((authorizations.length / perSecond) * 1.2));
-    log(
-      `${scenario.name}: ${warmup.responses} requests did not reach every key; warm-up ${seconds} s`,
-    );
-    await run({ ...load, duration: seconds }, signal);
-  }
-
+async function measureScenario(plan, signal) {
+  const { scenario, method, path, authorizations, probe, serverPid } = plan;
+  const load = loadOf(plan);
+  await warmUp(scenario.name, load, signal);
   log(
     `${scenario.name}: measuring ${settings.durationSeconds} s at ${settings.connections} connections`,
   );
@@ -1054,6 +1082,35 @@ async function measureScenario(
     probe,
   };
   return measuredRow(row, load, settings.durationSeconds, serverPid, signal);
+}
+
+/** What the load generator sends for `plan`: its request, with `headers` when given. */
+function loadOf(plan, headers = plan.headers) {
+  const { scenario, method, url, authorizations } = plan;
+  return { url, method, headers, authorizations, expectedStatus: scenario.expectedStatus };
+}
+
+/**
+ * Load that is not measured, before a measurement. The steady state of a mix of keys has every
+ * key in the credential cache: a mix warms up until each of its keys has been sent at least
+ * once, so that what follows measures the steady state rather than the first lookup of each key.
+ */
+async function warmUp(name, load, signal) {
+  const run = LOAD_GENERATORS[settings.loadGenerator.name];
+  const warmupSeconds = load.authorizations
+    ? Math.max(settings.warmupSeconds, DISTINCT_KEYS_WARMUP_SECONDS)
+    : settings.warmupSeconds;
+  log(`${name}: warm-up ${warmupSeconds} s`);
+  const warmup = await run({ ...load, duration: warmupSeconds }, signal);
+  // On a slow day the warm-up does not reach every key (measured: 935 req/s, so three keys in
+  // ten were first lookups during the measurement). Every run starts again at the first key, so
+  // one more run, long enough to send them all at the rate just seen (at most a minute).
+  if (load.authorizations && warmup.responses < load.authorizations.length) {
+    const perSecond = Math.max(1, warmup.responses / warmupSeconds);
+    const seconds = Math.min(60, Math.ceil((load.authorizations.length / perSecond) * 1.2));
+    log(`${name}: ${warmup.responses} requests did not reach every key; warm-up ${seconds} s`);
+    await run({ ...load, duration: seconds }, signal);
+  }
 }
 
 /** One measurement as a table row: `row` (what was measured), the load's figures, the CPU used. */
@@ -1099,14 +1156,23 @@ async function measurePaired(plan, ctx, signal) {
 
 /** One slice of a paired or alternating scenario: `plan`'s request with `headers`, as row `name`. */
 function measureSlice(plan, name, headers, duration, signal) {
-  const { scenario, method, path, url, probe, serverPid } = plan;
-  const { expectedStatus } = scenario;
-  const row = { name, baseline: false, method, path, expectedStatus, probe };
-  const load = { url, method, headers, expectedStatus };
-  return measuredRow({ ...row, distinctAuthorizations: null }, load, duration, serverPid, signal);
+  const { scenario, method, path, authorizations, probe, serverPid } = plan;
+  const row = {
+    name,
+    baseline: false,
+    method,
+    path,
+    expectedStatus: scenario.expectedStatus,
+    distinctAuthorizations: authorizations?.length ?? null,
+    probe,
+  };
+  return measuredRow(row, loadOf(plan, headers), duration, serverPid, signal);
 }
 
-/** The scenarios an alternating scenario measures besides itself (see BASELINES_ALTERNATING). */
+/**
+ * The scenarios an alternating scenario measures besides itself (see BASELINES_ALTERNATING and
+ * TABLE_SIZES_ALTERNATING).
+ */
 function partnersOf(scenario) {
   return (scenario.alternating ?? [])
     .filter((a) => a.scenario)
@@ -1125,8 +1191,7 @@ async function measureAlternating(plans, signal) {
   const slice = (index, duration) =>
     measureSlice(plans[index], rows[index], plans[index].headers, duration, signal);
   const name = plans[0].scenario.name;
-  log(`${name}: warm-up ${settings.warmupSeconds} s each`);
-  for (const index of plans.keys()) await slice(index, settings.warmupSeconds);
+  for (const [index, plan] of plans.entries()) await warmUp(rows[index], loadOf(plan), signal);
   log(
     `${name}: measuring ${settings.pairs} rounds of ${settings.pairSeconds} s slices ` +
       `at ${settings.connections} connections`,
@@ -1159,17 +1224,6 @@ function choosePinning() {
 /** `command args` run on one CPU through taskset, or as it is without a CPU. */
 function pinnedTo(cpu, command, args) {
   return cpu === undefined ? [command, args] : ['taskset', ['-c', cpu, command, ...args]];
-}
-
-/** The planned scenarios in runs of the same table size (`apiUsers`), in their order. */
-function byTableSize(planned) {
-  const groups = [];
-  for (const plan of planned) {
-    const last = groups.at(-1);
-    if (last && last[0].scenario.apiUsers === plan.scenario.apiUsers) last.push(plan);
-    else groups.push([plan]);
-  }
-  return groups;
 }
 
 /**
