@@ -150,6 +150,77 @@ describe('cache invalidation across instances', () => {
     expectDenial(response, '5', 'UserDisabled');
   });
 
+  /**
+   * An admin write waits until every other instance has acknowledged its change (see
+   * ChangeFeed.settle). A peer stands in for an instance that is slow to receive it: it listens
+   * under the instances' application_name and does with each nonce what the test says
+   * (by default it acknowledges it at once, as an instance does).
+   */
+  describe('an admin write waits for every instance', () => {
+    let peer: pg.Client;
+    let onNonce: (nonce: string) => Promise<void>;
+    const acknowledge = (nonce: string) =>
+      peer
+        .query(`SELECT pg_notify('gatehouse_changes', $1)`, [JSON.stringify({ ack: nonce })])
+        .then(() => undefined);
+    beforeEach(async () => {
+      peer = new pg.Client({
+        connectionString: a.db.url,
+        application_name: 'gatehouse-change-feed',
+      });
+      await peer.connect();
+      onNonce = acknowledge;
+      peer.on('notification', (message) => {
+        const { nonce } = JSON.parse(message.payload ?? '{}') as { nonce?: string };
+        if (nonce) void onNonce(nonce);
+      });
+      await peer.query('LISTEN gatehouse_changes');
+    });
+    afterEach(() => peer.end().catch(() => undefined));
+
+    /** When `patchUser(id, body)` answered. */
+    async function answeredAt(id: string, body: Record<string, unknown>): Promise<number> {
+      await patchUser(id, body);
+      return Date.now();
+    }
+
+    it('answers only after a slow instance has acknowledged', async () => {
+      const user = await createApiUser(a);
+      let acknowledgedAt = 0;
+      onNonce = async (nonce) => {
+        await sleep(300);
+        acknowledgedAt = Date.now();
+        await acknowledge(nonce);
+      };
+      const answered = await answeredAt(user.id, { enabled: false });
+      expect(acknowledgedAt).toBeGreaterThan(0);
+      expect(answered).toBeGreaterThanOrEqual(acknowledgedAt);
+    });
+
+    it('stops waiting for an instance that has gone', async () => {
+      const user = await createApiUser(a);
+      let goneAt = 0;
+      onNonce = async () => {
+        await sleep(300);
+        await peer.end();
+        goneAt = Date.now();
+      };
+      const answered = await answeredAt(user.id, { name: 'renamed' });
+      expect(goneAt).toBeGreaterThan(0);
+      expect(answered).toBeGreaterThanOrEqual(goneAt);
+      // Well before the 2 s it waits for an instance that is there but never answers.
+      expect(answered - goneAt).toBeLessThan(1500);
+    });
+
+    it('waits at most 2 s for an instance that never answers', async () => {
+      const user = await createApiUser(a);
+      onNonce = () => Promise.resolve();
+      const startedAt = Date.now();
+      const answered = await answeredAt(user.id, { name: 'renamed' });
+      expect(answered - startedAt).toBeGreaterThanOrEqual(1900);
+    });
+  });
+
   describe('what the database announces', () => {
     let listener: pg.Client;
     let payloads: unknown[];
@@ -171,8 +242,8 @@ describe('cache invalidation across instances', () => {
       const deadline = Date.now() + 2000;
       while (!payloads.some(isMarker) && Date.now() < deadline) await sleep(10);
       expect(payloads.some(isMarker)).toBe(true);
-      // The instances' own `settle()` round trips (after createApiUser) are not changes.
-      return payloads.filter((p) => !isMarker(p) && !(p as { nonce?: string }).nonce);
+      // The instances' `settle()` round trips (after createApiUser) are not changes.
+      return payloads.filter((p) => !isMarker(p) && !isSettling(p));
     }
 
     it('a change to what authentication reads: the keys, once per statement', async () => {
@@ -209,6 +280,11 @@ describe('cache invalidation across instances', () => {
     });
   });
 });
+
+function isSettling(payload: unknown): boolean {
+  const { nonce, ack } = payload as { nonce?: string; ack?: string };
+  return nonce !== undefined || ack !== undefined;
+}
 
 function isMarker(payload: unknown): boolean {
   return (payload as { marker?: boolean }).marker === true;

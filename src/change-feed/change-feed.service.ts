@@ -20,8 +20,13 @@ export interface ChangeSubscriber {
   onReset(): void;
 }
 
-/** How long `settle()` waits for its own notification before giving up (ms). */
+/** The application_name of every instance's LISTEN connection, by which `settle()` finds them. */
+export const FEED_APPLICATION_NAME = 'gatehouse-change-feed';
+
+/** How long `settle()` waits for the instances' acknowledgements before giving up (ms). */
 const SETTLE_TIMEOUT_MS = 2000;
+/** While it waits, how often `settle()` looks which of the awaited instances are still there. */
+const SETTLE_RECHECK_MS = 200;
 const RECONNECT_MIN_MS = 100;
 const RECONNECT_MAX_MS = 5000;
 
@@ -31,7 +36,7 @@ const RECONNECT_MAX_MS = 5000;
  * they hold (`listening` is false) and read the database instead; when it connects again they
  * are reset, since whatever was announced in between was missed.
  *
- * `version` moves on every notification and every (dis)connection. A cache records it before
+ * `version` moves on every announced change and every (dis)connection. A cache records it before
  * it reads the database and keeps what it read only if it has not moved: otherwise a change
  * announced while the read was under way could be overwritten by the older row the read saw.
  */
@@ -39,12 +44,14 @@ const RECONNECT_MAX_MS = 5000;
 export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('ChangeFeed');
   private readonly subscribers: ChangeSubscriber[] = [];
-  private readonly settling = new Map<string, () => void>();
+  private readonly settling = new Map<string, Settling>();
   private client?: Client;
   private reconnectTimer?: NodeJS.Timeout;
   private reconnectDelayMs = RECONNECT_MIN_MS;
   private stopped = false;
   private connected = false;
+  /** The LISTEN connection's server process id, as other instances see it. */
+  private backendPid?: number;
   private currentVersion = 0;
 
   constructor(private readonly config: AppConfig) {}
@@ -76,30 +83,65 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /**
-   * Resolves once this instance has received every change committed before the call: it
-   * sends a notification of its own and waits for it to come back, which PostgreSQL delivers
-   * after those of earlier commits. Admin writes await it before they answer, so that their
-   * change is in effect on this instance, and already sent to every other one, by the time
-   * the client hears of it. Without a connection there is nothing to wait for: the caches
-   * are not trusted then.
+   * Resolves once every instance has received every change committed before the call, so
+   * that an admin write that awaits it before it answers is in effect everywhere by the time
+   * the client hears of it. It sends a notification of its own (a nonce), which PostgreSQL
+   * delivers to each listener after those of earlier commits; every instance that receives it
+   * answers with an acknowledgement, and this one waits until its own copy and an answer from
+   * each other instance listening at the start (found by the connection's application_name)
+   * are in, or until the awaited instances have gone, or for at most SETTLE_TIMEOUT_MS. Without
+   * a connection there is nothing to wait for: the caches are not trusted then.
    */
   async settle(): Promise<void> {
     const client = this.client;
     if (!client || !this.connected) return;
     const nonce = randomUUID();
-    let timer: NodeJS.Timeout | undefined;
-    const echoed = new Promise<void>((resolve) => {
-      this.settling.set(nonce, resolve);
-      timer = setTimeout(resolve, SETTLE_TIMEOUT_MS);
-    });
+    let done!: () => void;
+    const settled = new Promise<void>((resolve) => (done = resolve));
+    const settling: Settling = { awaited: new Set(), ownCopy: false, done };
+    let recheck: NodeJS.Timeout | undefined;
+    const timeout = setTimeout(() => {
+      this.logger.warn(
+        `Change delivery unconfirmed after ${SETTLE_TIMEOUT_MS} ms ` +
+          `(${settling.ownCopy ? '' : 'own copy and '}${settling.awaited.size} instance(s) awaited)`,
+      );
+      done();
+    }, SETTLE_TIMEOUT_MS);
     try {
+      // Listed before the nonce is sent: an instance that starts listening later cannot be
+      // waited for (it would never see the nonce), and it starts with empty caches anyway.
+      const { rows } = await client.query<{ pid: number }>(
+        `SELECT pid FROM pg_stat_activity
+          WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()`,
+        [FEED_APPLICATION_NAME],
+      );
+      for (const { pid } of rows) settling.awaited.add(pid);
+      this.settling.set(nonce, settling);
       await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify({ nonce })]);
-      await echoed;
+      recheck = setInterval(() => void this.forgetGone(client, settling), SETTLE_RECHECK_MS);
+      await settled;
     } catch (error) {
       this.logger.warn(`Could not confirm change delivery: ${String(error)}`);
     } finally {
-      clearTimeout(timer);
+      clearTimeout(timeout);
+      clearInterval(recheck);
       this.settling.delete(nonce);
+    }
+  }
+
+  /** Stops waiting for awaited instances whose connection has gone (stopped, crashed). */
+  private async forgetGone(client: Client, settling: Settling): Promise<void> {
+    if (settling.awaited.size === 0) return;
+    try {
+      const { rows } = await client.query<{ pid: number }>(
+        'SELECT pid FROM pg_stat_activity WHERE pid = ANY($1::int[])',
+        [[...settling.awaited]],
+      );
+      const present = new Set(rows.map((row) => row.pid));
+      for (const pid of settling.awaited) if (!present.has(pid)) settling.awaited.delete(pid);
+      settleIfComplete(settling);
+    } catch {
+      // The connection failed: `lost` ends every wait.
     }
   }
 
@@ -111,21 +153,25 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
       // Half-open connections (a dead server, a cut network) are noticed by TCP keepalive.
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
-      application_name: 'gatehouse-change-feed',
+      application_name: FEED_APPLICATION_NAME,
     });
     client.on('notification', (message) => this.receive(message));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));
     this.client = client;
+    let backendPid: number;
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANGES_CHANNEL}`);
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      backendPid = rows[0].pid;
     } catch (error) {
       this.lost(client, error as Error);
       return;
     }
     if (this.client !== client) return; // lost (or stopped) while connecting
     this.reconnectDelayMs = RECONNECT_MIN_MS;
+    this.backendPid = backendPid;
     this.connected = true;
     this.currentVersion++;
     // Anything cached before this point may have missed a notification.
@@ -150,23 +196,31 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
   private setDisconnected(): void {
     this.connected = false;
     this.currentVersion++;
-    for (const resolve of this.settling.values()) resolve();
+    for (const settling of this.settling.values()) settling.done();
   }
 
   private receive(message: Notification): void {
     if (message.channel !== CHANGES_CHANNEL || !message.payload) return;
-    this.currentVersion++;
     let parsed: unknown;
     try {
       parsed = JSON.parse(message.payload);
     } catch {
       parsed = undefined;
     }
-    const nonce = (parsed as { nonce?: unknown } | undefined)?.nonce;
+    const { nonce, ack } = (parsed ?? {}) as { nonce?: unknown; ack?: unknown };
     if (typeof nonce === 'string') {
-      this.settling.get(nonce)?.();
+      this.receiveNonce(nonce, message.processId);
       return;
     }
+    if (typeof ack === 'string') {
+      const settling = this.settling.get(ack);
+      if (settling) {
+        settling.awaited.delete(message.processId);
+        settleIfComplete(settling);
+      }
+      return;
+    }
+    this.currentVersion++;
     const change = toChange(parsed);
     for (const subscriber of this.subscribers) {
       // Something we cannot read could have been anything: forget everything.
@@ -174,6 +228,38 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
       else subscriber.onReset();
     }
   }
+
+  /**
+   * A `settle()` nonce: ours (every change before it has arrived here), or another instance's,
+   * which waits for our acknowledgement. It is sent on the LISTEN connection, so that the
+   * acknowledgement's process id is the one that instance found us by.
+   */
+  private receiveNonce(nonce: string, senderPid: number): void {
+    const settling = this.settling.get(nonce);
+    if (settling) {
+      settling.ownCopy = true;
+      settleIfComplete(settling);
+      return;
+    }
+    const client = this.client;
+    if (!client || !this.connected || senderPid === this.backendPid) return;
+    client
+      .query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify({ ack: nonce })])
+      .catch(() => undefined); // a lost connection is handled by `lost`; the sender times out
+  }
+}
+
+/** A `settle()` in progress. */
+interface Settling {
+  /** The LISTEN connections (backend process ids) of the other instances yet to acknowledge. */
+  awaited: Set<number>;
+  /** Whether this instance has received its own nonce. */
+  ownCopy: boolean;
+  done(): void;
+}
+
+function settleIfComplete(settling: Settling): void {
+  if (settling.ownCopy && settling.awaited.size === 0) settling.done();
 }
 
 function toChange(payload: unknown): Change | undefined {
