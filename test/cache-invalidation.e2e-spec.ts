@@ -159,6 +159,8 @@ describe('cache invalidation across instances', () => {
   describe('an admin write waits for every instance', () => {
     let peer: pg.Client;
     let onNonce: (nonce: string) => Promise<void>;
+    /** The peer's handling of each nonce, awaited before the peer goes (see afterEach). */
+    let handling: Promise<void>[];
     const acknowledge = (nonce: string) =>
       peer
         .query(`SELECT pg_notify('gatehouse_changes', $1)`, [JSON.stringify({ ack: nonce })])
@@ -170,13 +172,19 @@ describe('cache invalidation across instances', () => {
       });
       await peer.connect();
       onNonce = acknowledge;
+      handling = [];
       peer.on('notification', (message) => {
         const { nonce } = JSON.parse(message.payload ?? '{}') as { nonce?: string };
-        if (nonce) void onNonce(nonce);
+        if (nonce) handling.push(onNonce(nonce));
       });
       await peer.query('LISTEN gatehouse_changes');
     });
-    afterEach(() => peer.end().catch(() => undefined));
+    // The instance can act on an acknowledgement before the peer's client has heard that its
+    // own statement completed: ending the peer then would fail that statement.
+    afterEach(async () => {
+      await Promise.all(handling);
+      await peer.end().catch(() => undefined);
+    });
 
     it('answers only after a slow instance has acknowledged', async () => {
       const user = await createApiUser(a);
