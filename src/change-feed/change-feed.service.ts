@@ -50,8 +50,6 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
   private reconnectDelayMs = RECONNECT_MIN_MS;
   private stopped = false;
   private connected = false;
-  /** The LISTEN connection's server process id, as other instances see it. */
-  private backendPid?: number;
   private currentVersion = 0;
 
   constructor(private readonly config: AppConfig) {}
@@ -88,8 +86,9 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
    * the client hears of it. It sends a notification of its own (a nonce), which PostgreSQL
    * delivers to each listener after those of earlier commits; every instance that receives it
    * answers with an acknowledgement, and this one waits until its own copy and an answer from
-   * each other instance listening at the start (found by the connection's application_name)
-   * are in, or until the awaited instances have gone, or for at most SETTLE_TIMEOUT_MS. Without
+   * each other instance listening at the start (all found by the LISTEN connections'
+   * application_name, and told apart by their process ids) are in, or until the awaited
+   * instances have gone, or for at most SETTLE_TIMEOUT_MS. Without
    * a connection there is nothing to wait for: the caches are not trusted then.
    */
   async settle(): Promise<void> {
@@ -98,26 +97,27 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
     const nonce = randomUUID();
     let done!: () => void;
     const settled = new Promise<void>((resolve) => (done = resolve));
-    const settling: Settling = { awaited: new Set(), ownCopy: false, done };
+    const settling: Settling = { awaited: new Set(), done };
     let recheck: NodeJS.Timeout | undefined;
     const timeout = setTimeout(() => {
       this.logger.warn(
         `Change delivery unconfirmed after ${SETTLE_TIMEOUT_MS} ms ` +
-          `(${settling.ownCopy ? '' : 'own copy and '}${settling.awaited.size} instance(s) awaited)`,
+          `(${settling.awaited.size} LISTEN connection(s) awaited)`,
       );
       done();
     }, SETTLE_TIMEOUT_MS);
     try {
       // Listed before the nonce is sent: an instance that starts listening later cannot be
       // waited for (it would never see the nonce), and it starts with empty caches anyway.
+      // This instance's own connection is among them: its copy of the nonce is awaited too.
       const { rows } = await client.query<{ pid: number }>(
         `SELECT pid FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = $1 AND pid <> pg_backend_pid()`,
+          WHERE datname = current_database() AND application_name = $1`,
         [FEED_APPLICATION_NAME],
       );
       for (const { pid } of rows) settling.awaited.add(pid);
       this.settling.set(nonce, settling);
-      await client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify({ nonce })]);
+      await notify(client, { nonce });
       recheck = setInterval(() => void this.forgetGone(client, settling), SETTLE_RECHECK_MS);
       await settled;
     } catch (error) {
@@ -139,7 +139,7 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
       );
       const present = new Set(rows.map((row) => row.pid));
       for (const pid of settling.awaited) if (!present.has(pid)) settling.awaited.delete(pid);
-      settleIfComplete(settling);
+      if (settling.awaited.size === 0) settling.done();
     } catch {
       // The connection failed: `lost` ends every wait.
     }
@@ -159,19 +159,15 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client));
     this.client = client;
-    let backendPid: number;
     try {
       await client.connect();
       await client.query(`LISTEN ${CHANGES_CHANNEL}`);
-      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      backendPid = rows[0].pid;
     } catch (error) {
       this.lost(client, error as Error);
       return;
     }
     if (this.client !== client) return; // lost (or stopped) while connecting
     this.reconnectDelayMs = RECONNECT_MIN_MS;
-    this.backendPid = backendPid;
     this.connected = true;
     this.currentVersion++;
     // Anything cached before this point may have missed a notification.
@@ -209,15 +205,17 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const { nonce, ack } = (parsed ?? {}) as { nonce?: unknown; ack?: unknown };
     if (typeof nonce === 'string') {
-      this.receiveNonce(nonce, message.processId);
+      // Ours (every change before it has arrived here), or another instance's, which waits for
+      // our acknowledgement (sent on this connection, so that its process id is the one that
+      // instance listed us by).
+      if (this.settling.has(nonce)) this.confirmed(nonce, message.processId);
+      else if (this.client && this.connected) {
+        notify(this.client, { ack: nonce }).catch(() => undefined); // a lost connection: `lost`
+      }
       return;
     }
     if (typeof ack === 'string') {
-      const settling = this.settling.get(ack);
-      if (settling) {
-        settling.awaited.delete(message.processId);
-        settleIfComplete(settling);
-      }
+      this.confirmed(ack, message.processId);
       return;
     }
     this.currentVersion++;
@@ -229,37 +227,24 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
-  /**
-   * A `settle()` nonce: ours (every change before it has arrived here), or another instance's,
-   * which waits for our acknowledgement. It is sent on the LISTEN connection, so that the
-   * acknowledgement's process id is the one that instance found us by.
-   */
-  private receiveNonce(nonce: string, senderPid: number): void {
+  /** The LISTEN connection `pid` has received `settle()`'s `nonce` (its own or an ack). */
+  private confirmed(nonce: string, pid: number): void {
     const settling = this.settling.get(nonce);
-    if (settling) {
-      settling.ownCopy = true;
-      settleIfComplete(settling);
-      return;
-    }
-    const client = this.client;
-    if (!client || !this.connected || senderPid === this.backendPid) return;
-    client
-      .query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify({ ack: nonce })])
-      .catch(() => undefined); // a lost connection is handled by `lost`; the sender times out
+    if (!settling) return;
+    settling.awaited.delete(pid);
+    if (settling.awaited.size === 0) settling.done();
   }
 }
 
 /** A `settle()` in progress. */
 interface Settling {
-  /** The LISTEN connections (backend process ids) of the other instances yet to acknowledge. */
+  /** The LISTEN connections (backend process ids), this instance's too, yet to confirm. */
   awaited: Set<number>;
-  /** Whether this instance has received its own nonce. */
-  ownCopy: boolean;
   done(): void;
 }
 
-function settleIfComplete(settling: Settling): void {
-  if (settling.ownCopy && settling.awaited.size === 0) settling.done();
+function notify(client: Client, payload: { nonce: string } | { ack: string }): Promise<unknown> {
+  return client.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, JSON.stringify(payload)]);
 }
 
 function toChange(payload: unknown): Change | undefined {
