@@ -165,6 +165,26 @@ describe('locks and bans (AUTH_LOCKOUT_ATTEMPTS=3, AUTH_IP_BAN_ATTEMPTS=6)', () 
     expectBanned(await get(t, basic('key-one-0000', 'whatever-000000'), address), 300);
   });
 
+  it('counts an IPv6 client per /64: moving through its network escapes neither lock nor ban', async () => {
+    const user = await createApiUser(t);
+    const network = '2001:db8:6:1::/64';
+    await fail(t, user.publicKey, '2001:db8:6:1::1', 1);
+    await fail(t, user.publicKey, '2001:DB8:6:1:0:0:0:2', 1);
+    await fail(t, user.publicKey, '2001:db8:6:1:abcd:ef01:2345:6789', 1);
+    expectLocked(await get(t, basic(user.publicKey, user.secretKey), '2001:db8:6:1::99'), 120);
+    await get(t, basic(user.publicKey, user.secretKey), '2001:db8:6:2::1').expect(200);
+
+    for (let i = 0; i < 3; i++) await fail(t, `spray-v6-${i}-000000`, `2001:db8:6:1::${i + 10}`, 1);
+    expectBanned(await get(t, basic(user.publicKey, user.secretKey), '2001:db8:6:1::ffff'), 300);
+    await get(t, basic(user.publicKey, user.secretKey), '2001:db8:6:2::1').expect(200);
+
+    const locks = (await listLocks(t)).filter((l) => l.address === network);
+    expect(locks.map((l) => [l.kind, l.publicKey]).sort()).toEqual([
+      ['address', undefined],
+      ['key', user.publicKey],
+    ]);
+  });
+
   it('lists current locks and bans, and lifts them through the admin API', async () => {
     const user = await createApiUser(t);
     const lockedAt = '198.51.100.9';
@@ -347,6 +367,22 @@ describe('switching off with 0 attempts', () => {
     ));
 });
 
+describe('AUTH_IPV6_PREFIX_LENGTH=128', () => {
+  it('counts every IPv6 address on its own, however it is written', () =>
+    withApp(
+      db,
+      { ...TRUST_LOOPBACK, AUTH_LOCKOUT_ATTEMPTS: '2', AUTH_IPV6_PREFIX_LENGTH: '128' },
+      async (t) => {
+        const user = await createApiUser(t);
+        await fail(t, user.publicKey, '2001:db8:7::1', 1);
+        await fail(t, user.publicKey, '2001:DB8:7:0:0:0:0:1', 1);
+        expectLocked(await get(t, basic(user.publicKey, user.secretKey), '2001:db8:7::1'), 900);
+        await get(t, basic(user.publicKey, user.secretKey), '2001:db8:7::2').expect(200);
+        expect((await listLocks(t)).map((l) => l.address)).toEqual(['2001:db8:7::1']);
+      },
+    ));
+});
+
 describe('the client address without TRUST_PROXY', () => {
   it('is the socket peer: X-Forwarded-For cannot spread attempts over invented addresses', () =>
     withApp(db, { AUTH_LOCKOUT_ATTEMPTS: '3', AUTH_RESPONSE_MODE: 'mashery' }, async (t) => {
@@ -361,6 +397,6 @@ describe('the client address without TRUST_PROXY', () => {
       expect(locked.headers['x-mashery-error-code']).toBeUndefined();
       const [lock] = await listLocks(t);
       expect(lock).toMatchObject({ kind: 'key', publicKey: user.publicKey });
-      expect(['127.0.0.1', '::1']).toContain(lock.address);
+      expect(['127.0.0.1', '::/64']).toContain(lock.address);
     }));
 });

@@ -3,16 +3,21 @@ import { AuthDeniedException } from '../auth/auth-denied.exception';
 import { AuthResult } from '../auth/auth-result';
 import type { AppConfig, AttemptPolicy } from '../config/app-config';
 import type { AttemptStore } from './attempt-store';
-import { clientAddress } from './client-address';
+import { clientAddress, countedAddress } from './client-address';
 import { LockoutService } from './lockout.service';
 import { MemoryAttemptStore } from './memory-attempt-store';
 
 const ADDRESS = '192.0.2.10';
 
-function config(lockout: Partial<AttemptPolicy> = {}, ipBan: Partial<AttemptPolicy> = {}) {
+function config(
+  lockout: Partial<AttemptPolicy> = {},
+  ipBan: Partial<AttemptPolicy> = {},
+  ipv6PrefixLength = 64,
+) {
   return {
     lockout: { attempts: 3, windowSeconds: 300, durationSeconds: 900, ...lockout },
     ipBan: { attempts: 5, windowSeconds: 300, durationSeconds: 3600, ...ipBan },
+    ipv6PrefixLength,
   } as AppConfig;
 }
 
@@ -64,6 +69,31 @@ describe('LockoutService', () => {
     expect(await lockouts.check(ADDRESS, 'never-tried')).toEqual(banned);
     expect(await lockouts.check(ADDRESS, undefined)).toEqual(banned);
     expect(await lockouts.check('192.0.2.11', undefined)).toBeUndefined();
+  });
+
+  it('counts an IPv6 client per /64: its other addresses share its locks and bans', async () => {
+    const { lockouts } = service();
+    for (let i = 1; i <= 3; i++) await lockouts.recordFailure('key-a', `2001:db8:1:2::${i}`);
+    const sameNetwork = '2001:DB8:1:2:ffff:ffff:ffff:ffff';
+    expect((await lockouts.check(sameNetwork, 'key-a'))?.reason).toBe(AuthResult.UserLocked);
+    expect(await lockouts.check('2001:db8:1:3::1', 'key-a')).toBeUndefined();
+    for (let i = 4; i <= 5; i++) await lockouts.recordFailure(`other-${i}`, `2001:db8:1:2::${i}`);
+    expect((await lockouts.check(sameNetwork, 'never-tried'))?.reason).toBe(
+      AuthResult.ClientBlocked,
+    );
+    expect(await lockouts.check('2001:db8:1:3::1', 'never-tried')).toBeUndefined();
+    expect((await lockouts.list()).map((lock) => lock.address)).toEqual([
+      '2001:db8:1:2::/64',
+      '2001:db8:1:2::/64',
+    ]);
+  });
+
+  it('counts each IPv6 address on its own with AUTH_IPV6_PREFIX_LENGTH=128', async () => {
+    const { lockouts } = service(config({}, {}, 128));
+    for (let i = 0; i < 3; i++) await lockouts.recordFailure('key-a', '2001:db8::1');
+    expect((await lockouts.check('2001:DB8:0::1', 'key-a'))?.reason).toBe(AuthResult.UserLocked);
+    expect(await lockouts.check('2001:db8::2', 'key-a')).toBeUndefined();
+    expect((await lockouts.list())[0].address).toBe('2001:db8::1');
   });
 
   it('counts unknown keys, disabled users and wrong secrets, nothing else', async () => {
@@ -210,13 +240,33 @@ describe('LockoutService', () => {
 
 describe('clientAddress', () => {
   it.each([
-    [{ ip: '203.0.113.7' }, '203.0.113.7'],
-    [{ ip: '::ffff:203.0.113.7' }, '203.0.113.7'],
-    [{ ip: '::FFFF:203.0.113.7' }, '203.0.113.7'],
-    [{ ip: '2001:DB8::1' }, '2001:db8::1'],
+    [{ ip: '203.0.113.7', socket: { remoteAddress: '127.0.0.1' } }, '203.0.113.7'],
     [{ socket: { remoteAddress: '::1' } }, '::1'],
     [{}, 'unknown'],
   ])('reads %j as %s', (request, expected) => {
     expect(clientAddress(request)).toBe(expected);
+  });
+});
+
+describe('countedAddress', () => {
+  it.each([
+    ['203.0.113.7', 64, '203.0.113.7'],
+    ['::ffff:203.0.113.7', 64, '203.0.113.7'],
+    ['::FFFF:203.0.113.7', 128, '203.0.113.7'],
+    ['::ffff:cb00:7107', 64, '203.0.113.7'],
+    ['2001:DB8:0:0:1::5', 64, '2001:db8::/64'],
+    ['2001:db8:1:2:3:4:5:6', 64, '2001:db8:1:2::/64'],
+    ['2001:db8:1:2:3:4:5:6', 48, '2001:db8:1::/48'],
+    ['2001:db8:1:2:3:4:5:6', 33, '2001:db8::/33'],
+    ['2001:db8:ffff:ffff::1', 33, '2001:db8:8000::/33'],
+    ['2001:db8:1:2:3:4:5:6', 127, '2001:db8:1:2:3:4:5:6/127'],
+    ['2001:db8:1:2:3:4:5:7', 127, '2001:db8:1:2:3:4:5:6/127'],
+    ['2001:DB8:0:0:1::5', 128, '2001:db8::1:0:0:5'],
+    ['fe80::1%eth0', 128, 'fe80::1'],
+    ['::1', 64, '::/64'],
+    ['unknown', 64, 'unknown'],
+    ['not:an:address', 64, 'not:an:address'],
+  ])('counts %s (prefix %i) as %s', (address, prefix, expected) => {
+    expect(countedAddress(address, prefix)).toBe(expected);
   });
 });

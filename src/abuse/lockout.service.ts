@@ -13,6 +13,7 @@ import {
   LockKind,
   LockSubject,
 } from './attempt-store';
+import { countedAddress } from './client-address';
 import { MemoryAttemptStore } from './memory-attempt-store';
 
 /** The stores `LockoutService` works with (see `AbuseModule`). */
@@ -54,8 +55,9 @@ const WARN_EVERY_MS = 30_000;
 /**
  * Invalid attempts (CONTRACT.md section 3, reasons 6 and 7). Failures (3, 4, 5) are counted
  * per public key + client address (`AUTH_LOCKOUT_*`) and per client address
- * (`AUTH_IP_BAN_*`); a subject that reaches its attempts within the window is locked for the
- * duration, and the lock ends on its own. Nothing here touches the database.
+ * (`AUTH_IP_BAN_*`), an IPv6 client per network of `AUTH_IPV6_PREFIX_LENGTH` bits; a subject
+ * that reaches its attempts within the window is locked for the duration, and the lock ends on
+ * its own. Nothing here touches the database.
  *
  * When Redis fails, counting and lookups go on in this instance's memory (the `fallback`
  * store) rather than failing open or failing the request: a Redis outage neither takes the API
@@ -70,6 +72,7 @@ export class LockoutService {
   private readonly redisFailure = new ThrottledWarning(new Logger('LockoutService'), WARN_EVERY_MS);
   private readonly keyRule?: AttemptRule;
   private readonly addressRule?: AttemptRule;
+  private readonly ipv6PrefixLength: number;
 
   constructor(
     config: AppConfig,
@@ -77,6 +80,7 @@ export class LockoutService {
   ) {
     this.keyRule = toRule(config.lockout);
     this.addressRule = toRule(config.ipBan);
+    this.ipv6PrefixLength = config.ipv6PrefixLength;
   }
 
   /**
@@ -163,8 +167,9 @@ export class LockoutService {
     return lifted || liftedInMemory;
   }
 
-  private subjects(address: string, publicKey: string | undefined): LockSubject[] {
+  private subjects(clientAddress: string, publicKey: string | undefined): LockSubject[] {
     const subjects: LockSubject[] = [];
+    const address = countedAddress(clientAddress, this.ipv6PrefixLength);
     if (this.addressRule) subjects.push(addressSubject(address));
     if (this.keyRule && publicKey !== undefined) subjects.push(keySubject(publicKey, address));
     return subjects;

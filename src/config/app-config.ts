@@ -39,6 +39,8 @@ export abstract class AppConfig {
    */
   abstract readonly lockout: AttemptPolicy;
   abstract readonly ipBan: AttemptPolicy;
+  /** Both count an IPv6 client per network of this many bits (see `countedAddress`). */
+  abstract readonly ipv6PrefixLength: number;
   /** Per-API-user defaults (null: no limit); each user may have its own through the admin API. */
   abstract readonly rateLimit: { requests: number | null; windowSeconds: number };
   abstract readonly dailyQuota: number | null;
@@ -158,6 +160,9 @@ const schema = z
     AUTH_IP_BAN_ATTEMPTS: wholeNumber('must be a whole number (0 switches bans off)').default(100),
     AUTH_IP_BAN_WINDOW_SECONDS: seconds.default(300),
     AUTH_IP_BAN_DURATION_SECONDS: seconds.default(3600),
+    AUTH_IPV6_PREFIX_LENGTH: wholeNumber('must be a whole number 32-128')
+      .refine((n) => n >= 32 && n <= 128, 'must be a whole number 32-128')
+      .default(64),
     RATE_LIMIT_REQUESTS: positive.optional(),
     RATE_LIMIT_WINDOW_SECONDS: seconds.default(60),
     DAILY_QUOTA: positive.optional(),
@@ -253,6 +258,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
       windowSeconds: e.AUTH_IP_BAN_WINDOW_SECONDS,
       durationSeconds: e.AUTH_IP_BAN_DURATION_SECONDS,
     },
+    ipv6PrefixLength: e.AUTH_IPV6_PREFIX_LENGTH,
     rateLimit: {
       requests: e.RATE_LIMIT_REQUESTS ?? null,
       windowSeconds: e.RATE_LIMIT_WINDOW_SECONDS,
