@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { PeriodicFlush } from '../common/periodic-flush';
 import { AppConfig } from '../config/app-config';
 
 /**
@@ -17,7 +18,7 @@ export class LastRequestService implements OnApplicationBootstrap, BeforeApplica
   private readonly logger = new Logger('LastRequestService');
   /** Epoch milliseconds: a number per request rather than a Date object. */
   private pending = new Map<string, number>();
-  private timer?: NodeJS.Timeout;
+  private readonly flushes = new PeriodicFlush(() => this.write());
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -25,13 +26,11 @@ export class LastRequestService implements OnApplicationBootstrap, BeforeApplica
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.flush(), this.config.lastRequestFlushMs);
-    this.timer.unref();
+    this.flushes.start(this.config.lastRequestFlushMs);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+  beforeApplicationShutdown(): Promise<void> {
+    return this.flushes.stop();
   }
 
   touch(userId: string, at = Date.now()): void {
@@ -44,7 +43,12 @@ export class LastRequestService implements OnApplicationBootstrap, BeforeApplica
     return at === undefined ? undefined : new Date(at);
   }
 
-  async flush(): Promise<void> {
+  /** Writes the pending times; resolves once this and every earlier write ended. */
+  flush(): Promise<void> {
+    return this.flushes.run();
+  }
+
+  private async write(): Promise<void> {
     if (this.pending.size === 0) return;
     const batch = this.pending;
     this.pending = new Map();

@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { PeriodicFlush } from '../common/periodic-flush';
 import { AppConfig } from '../config/app-config';
 import { AuditedRequest, AuditRecord, denialRecord } from './audit-record';
 
@@ -50,12 +51,11 @@ export class AuditService implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly logger = new Logger('AuditService');
   private buffer: AuditRecord[] = [];
   private dropped = 0;
-  /** The INSERT under way; there is at most one, so batches keep their order. */
-  private writing?: Promise<void>;
+  /** One INSERT at a time, so batches keep their order. */
+  private readonly flushes = new PeriodicFlush(() => this.write());
   /** The last write failed: wait for the timer instead of retrying on every new event. */
   private failing = false;
   private purging?: Promise<number>;
-  private flushTimer?: NodeJS.Timeout;
   private retentionTimer?: NodeJS.Timeout;
 
   constructor(
@@ -64,8 +64,7 @@ export class AuditService implements OnApplicationBootstrap, BeforeApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
-    this.flushTimer = setInterval(() => void this.flush(), this.config.lastRequestFlushMs);
-    this.flushTimer.unref();
+    this.flushes.start(this.config.lastRequestFlushMs);
     // Not awaited: a large first clean-up must not hold up the start.
     this.purgeInBackground();
     this.retentionTimer = setInterval(() => this.purgeInBackground(), RETENTION_INTERVAL_MS);
@@ -73,10 +72,9 @@ export class AuditService implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.flushTimer);
     clearInterval(this.retentionTimer);
     await this.purging?.catch(() => undefined);
-    await this.flush();
+    await this.flushes.stop();
     if (this.buffer.length > 0) {
       this.logger.error(`${this.buffer.length} audit events could not be written and are lost`);
     }
@@ -86,7 +84,7 @@ export class AuditService implements OnApplicationBootstrap, BeforeApplicationSh
   record(event: AuditRecord): void {
     this.buffer.push(event);
     if (this.buffer.length > MAX_BUFFERED_EVENTS) this.dropOldest();
-    if (this.buffer.length >= FLUSH_BATCH_SIZE && !this.writing && !this.failing) {
+    if (this.buffer.length >= FLUSH_BATCH_SIZE && !this.flushes.busy && !this.failing) {
       void this.flush();
     }
   }
@@ -111,15 +109,8 @@ export class AuditService implements OnApplicationBootstrap, BeforeApplicationSh
    * Writes every buffered event (after the write under way, if any). Never throws: events the
    * database could not take stay buffered for the next attempt.
    */
-  async flush(): Promise<void> {
-    while (this.writing) await this.writing;
-    if (this.buffer.length === 0) return;
-    const batch = this.buffer;
-    this.buffer = [];
-    this.writing = this.write(batch).finally(() => {
-      this.writing = undefined;
-    });
-    await this.writing;
+  flush(): Promise<void> {
+    return this.flushes.run();
   }
 
   /** Deletes the events older than the retention period; returns how many. */
@@ -155,7 +146,10 @@ export class AuditService implements OnApplicationBootstrap, BeforeApplicationSh
       });
   }
 
-  private async write(batch: AuditRecord[]): Promise<void> {
+  private async write(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
     try {
       await this.dataSource.query(INSERT_SQL, columns(batch));
       this.failing = false;

@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { PeriodicFlush } from '../common/periodic-flush';
 import { AppConfig } from '../config/app-config';
 import { utcDay } from './utc-day';
 
@@ -33,9 +34,7 @@ export class UsageService implements OnApplicationBootstrap, BeforeApplicationSh
   private readonly logger = new Logger('UsageService');
   /** Unwritten counts: day (YYYY-MM-DD) → user id → requests. */
   private pending = new Map<string, Map<string, number>>();
-  /** Flushes run one after the other, so a report that flushes first sees every count. */
-  private flushing: Promise<void> = Promise.resolve();
-  private timer?: NodeJS.Timeout;
+  private readonly flushes = new PeriodicFlush(() => this.write());
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
@@ -43,13 +42,11 @@ export class UsageService implements OnApplicationBootstrap, BeforeApplicationSh
   ) {}
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.flush(), this.config.lastRequestFlushMs);
-    this.timer.unref();
+    this.flushes.start(this.config.lastRequestFlushMs);
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.flush();
+  beforeApplicationShutdown(): Promise<void> {
+    return this.flushes.stop();
   }
 
   /** Counts one request of `userId` on the UTC day of `at`. */
@@ -71,8 +68,7 @@ export class UsageService implements OnApplicationBootstrap, BeforeApplicationSh
 
   /** Writes the counted requests; resolves once this and every earlier flush ended. */
   flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.write());
-    return this.flushing;
+    return this.flushes.run();
   }
 
   /**
