@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfig } from './app-config';
+import { CONFIG_VARIABLES, ConfigError, loadConfig } from './app-config';
 
 const PUBLIC_KEY = '0123456789abcdef0123456789abcdef';
 const SECRET_KEY = 'fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210';
@@ -376,5 +376,16 @@ describe('loadConfig', () => {
       const { message } = configError({ TLS_CERT_FILE: dir, TLS_KEY_FILE: keyFile });
       expect(message).toMatch(/^TLS_CERT_FILE: /);
     });
+  });
+
+  it('lists every variable, and the README documents each of them (and no other)', () => {
+    const readme = readFileSync('README.md', 'utf8'); // Jest runs in the project's root
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## What is'));
+    const documented = section
+      .split('\n')
+      .filter((line) => line.startsWith('| `'))
+      .flatMap((line) => [...line.split('|')[1].matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]));
+    expect([...CONFIG_VARIABLES].sort()).toEqual(documented.sort());
+    expect(CONFIG_VARIABLES).toContain('AUTH_IPV6_PREFIX_LENGTH');
   });
 });

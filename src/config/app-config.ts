@@ -200,6 +200,9 @@ const schema = z
     }
   });
 
+/** The names of every configuration variable (the benchmark keeps the caller's out of its targets). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(schema.shape);
+
 function readFileOrFail(variable: string, path: string): Buffer {
   try {
     return readFileSync(path);
