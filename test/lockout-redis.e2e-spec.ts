@@ -1,7 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
-import type Redis from 'ioredis';
+import { randomInt, randomUUID } from 'node:crypto';
+import Redis from 'ioredis';
 import request from 'supertest';
+import {
+  ANNOUNCEMENTS_CONNECTION_NAME,
+  REDIS_ABUSE_PREFIX,
+} from '../src/abuse/redis-attempt-store';
 import { REDIS } from '../src/redis/redis.module';
 import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
 import { fail, get, listLocks } from './support/lockouts';
@@ -58,7 +62,7 @@ function expectReason(response: request.Response, status: number, id: number) {
   if (status === 429) expect(response.headers['retry-after']).toMatch(/^[1-9]\d*$/);
 }
 
-async function eventually(check: () => Promise<void>, timeoutMs = 6000): Promise<void> {
+async function eventually(check: () => Promise<void> | void, timeoutMs = 6000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -181,6 +185,103 @@ async function eventually(check: () => Promise<void>, timeoutMs = 6000): Promise
       await get(a, basic(user.publicKey, user.secretKey), address).expect(200);
     });
     await get(b, basic(user.publicKey, user.secretKey), address).expect(200);
+  });
+
+  it('asks Redis nothing per request while no lock may last, and again once one is set anywhere', async () => {
+    // A database of its own: locks the other tests (or earlier runs) made would keep these
+    // instances looking up for as long as they last.
+    const url = new URL(REDIS_URL);
+    url.pathname = '/8';
+    const probe = new Redis(url.href);
+    const monitor = await probe.monitor(); // a connection of its own
+    const seen: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], _source: string, database: string) => {
+      if (database === '8') seen.push(args);
+    });
+    /** The commands Redis ran for the instances during `action`, every one of them. */
+    const commandsDuring = async (action: () => Promise<void>): Promise<string[]> => {
+      // MONITOR reports commands in the order Redis ran them: once it reports an ECHO sent
+      // after the action, it has reported everything the action caused.
+      const ranUpTo = async () => {
+        const marker = randomUUID();
+        await probe.echo(marker);
+        await eventually(() => expect(seen).toContainEqual(['echo', marker]));
+      };
+      await ranUpTo();
+      seen.length = 0;
+      await action();
+      await ranUpTo();
+      return seen.map(([command]) => command.toLowerCase()).filter((c) => c !== 'echo');
+    };
+    try {
+      await probe.del(`${REDIS_ABUSE_PREFIX}any-lock`);
+      const env = { ...ENV, REDIS_URL: url.href, AUTH_LOCKOUT_DURATION_SECONDS: '2' };
+      const x = await start(env);
+      const y = await start(env);
+      const user = await createApiUser(x);
+      const address = newAddress();
+      const succeedOnBoth = async () => {
+        for (const t of [x, y, x, y]) {
+          await get(t, basic(user.publicKey, user.secretKey), address).expect(200);
+        }
+      };
+      expect(await commandsDuring(succeedOnBoth)).toEqual([]);
+
+      // A lock set through x: y looks it up at its next request, and answers 429.
+      await fail(x, user.publicKey, address, 3);
+      const lookups = await commandsDuring(async () => {
+        expectReason(await get(y, basic(user.publicKey, user.secretKey), address), 429, 6);
+        expectReason(await get(x, basic(user.publicKey, user.secretKey), address), 429, 6);
+      });
+      expect(lookups).toEqual(['pttl', 'pttl', 'pttl', 'pttl']); // the key and the address, twice
+
+      // Once it has ended (2 s), no more lookups.
+      await eventually(async () => {
+        await get(y, basic(user.publicKey, user.secretKey), address).expect(200);
+        await get(x, basic(user.publicKey, user.secretKey), address).expect(200);
+        expect(await commandsDuring(succeedOnBoth)).toEqual([]);
+      });
+    } finally {
+      monitor.disconnect();
+      probe.disconnect();
+    }
+  });
+
+  it('an instance whose listening connection dropped looks locks up again, and learns of those set meanwhile', async () => {
+    // Database 9 of its own, so that only these two instances listen there.
+    const url = new URL(REDIS_URL);
+    url.pathname = '/9';
+    const probe = new Redis(url.href);
+    const listeners = async () =>
+      String(await probe.call('CLIENT', 'LIST', 'TYPE', 'pubsub'))
+        .split('\n')
+        .filter((line) => line.includes(` name=${ANNOUNCEMENTS_CONNECTION_NAME} `))
+        .filter((line) => / db=9 /.test(line))
+        .map((line) => /\bid=(\d+)/.exec(line)![1]);
+    try {
+      await probe.del(`${REDIS_ABUSE_PREFIX}any-lock`);
+      const env = { ...ENV, REDIS_URL: url.href };
+      const x = await start(env);
+      const y = await start(env);
+      const user = await createApiUser(x);
+      const address = newAddress();
+      const before = await listeners();
+      expect(before).toHaveLength(2);
+      // Both listening connections drop; x sets a lock before they are back, so its
+      // announcement reaches no one.
+      for (const id of before) await probe.call('CLIENT', 'KILL', 'ID', id);
+      await fail(x, user.publicKey, address, 3);
+      await eventually(async () => {
+        const now = await listeners();
+        expect(now).toHaveLength(2);
+        expect(now.filter((id) => before.includes(id))).toEqual([]);
+      });
+      // Back, y has read how long a lock may last: it looks the lock up.
+      expectReason(await get(y, basic(user.publicKey, user.secretKey), address), 429, 6);
+      expectReason(await get(x, basic(user.publicKey, user.secretKey), address), 429, 6);
+    } finally {
+      probe.disconnect();
+    }
   });
 
   it('when Redis fails, an instance counts in its own memory: no 5xx for requests, 503 for the list', async () => {

@@ -1,6 +1,7 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
 import { REDIS, RedisClient } from '../redis/redis.module';
-import { ATTEMPT_STORES, AttemptStores, LockoutService } from './lockout.service';
+import { ATTEMPT_STORES, LockoutService } from './lockout.service';
+import type { AttemptStores } from './lockout.service';
 import { LockoutsController } from './lockouts.controller';
 import { MemoryAttemptStore } from './memory-attempt-store';
 import { RedisAttemptStore } from './redis-attempt-store';
@@ -15,13 +16,21 @@ import { RedisAttemptStore } from './redis-attempt-store';
     {
       provide: ATTEMPT_STORES,
       inject: [REDIS],
-      useFactory: (redis: RedisClient): AttemptStores =>
-        redis
-          ? { primary: new RedisAttemptStore(redis), fallback: new MemoryAttemptStore() }
-          : { primary: new MemoryAttemptStore() },
+      useFactory: async (redis: RedisClient): Promise<AttemptStores> => {
+        if (!redis) return { primary: new MemoryAttemptStore() };
+        const primary = new RedisAttemptStore(redis);
+        await primary.listen();
+        return { primary, fallback: new MemoryAttemptStore() };
+      },
     },
     LockoutService,
   ],
   exports: [LockoutService],
 })
-export class AbuseModule {}
+export class AbuseModule implements OnApplicationShutdown {
+  constructor(@Inject(ATTEMPT_STORES) private readonly stores: AttemptStores) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.stores.primary instanceof RedisAttemptStore) await this.stores.primary.close();
+  }
+}

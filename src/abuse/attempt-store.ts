@@ -43,7 +43,8 @@ export interface AttemptFailure {
 export interface AttemptStore {
   /**
    * False when the store can tell without a round trip that it holds no current lock, so a
-   * lookup would find none: memory can; a shared store (Redis) cannot, and always says true.
+   * lookup would find none: memory by looking; Redis by the locks announced to it (true while
+   * it cannot hear announcements).
    */
   mayHoldLocks(): boolean;
   /** How long each subject's lock still lasts (0: not locked), in one round trip. */

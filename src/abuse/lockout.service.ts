@@ -106,9 +106,10 @@ export class LockoutService {
 
   /**
    * False when `check` would find nothing whatever it is asked: no policy is on, or the stores
-   * are in memory and hold no lock. Every request asks and almost never is anything locked; a
-   * caller that knows this skips the lookup, and with it hashing the subjects' ids (two
-   * SHA-256 per request) and a promise. With Redis, only a lookup can tell.
+   * hold no lock they know of (memory: none in it; Redis: none announced that may still last,
+   * see `RedisAttemptStore`). Every request asks and almost never is anything locked; a caller
+   * that knows this skips the lookup, and with it hashing the subjects' ids (two SHA-256 per
+   * request), a promise and, with Redis, a round trip.
    */
   mayBlock(): boolean {
     if (!this.keyRule && !this.addressRule) return false;
@@ -176,12 +177,13 @@ export class LockoutService {
   }
 
   private async remainingMs(subjects: LockSubject[]): Promise<number[]> {
-    let remaining: number[];
-    try {
-      remaining = await this.stores.primary.remainingMs(subjects);
-    } catch (error) {
-      this.warn(error);
-      remaining = subjects.map(() => 0);
+    let remaining = subjects.map(() => 0);
+    if (this.stores.primary.mayHoldLocks()) {
+      try {
+        remaining = await this.stores.primary.remainingMs(subjects);
+      } catch (error) {
+        this.warn(error);
+      }
     }
     const fallback = this.stores.fallback;
     if (!fallback?.mayHoldLocks()) return remaining;
