@@ -1,5 +1,5 @@
 import { ForbiddenException, HttpException } from '@nestjs/common';
-import { isIP } from 'node:net';
+import { parseClientAddress } from '../common/ip-address';
 import { AuthDeniedException } from '../auth/auth-denied.exception';
 import { AuthResult } from '../auth/auth-result';
 import { parseBasicAuthorization } from '../auth/basic-credentials';
@@ -62,16 +62,12 @@ export function clip(text: string, max: number): string {
 
 /**
  * The client's address (Fastify's `request.ip`, which honours `TRUST_PROXY`) when it is one: a
- * proxy's garbage `X-Forwarded-For` is not, and would fail the `inet` column. An IPv4-mapped
- * IPv6 address (`::ffff:10.0.0.1`, what a dual-stack socket reports) is stored as its IPv4
- * address, as the lockouts count it, so that `clientAddress=10.0.0.0/8` finds it.
+ * proxy's garbage `X-Forwarded-For` is not, and would fail the `inet` column. Parsed as the
+ * lockouts parse it (no zone id; an IPv4-mapped IPv6 address as its IPv4 address, so that
+ * `clientAddress=10.0.0.0/8` finds it).
  */
 export function clientAddress(ip: string | undefined): string | null {
-  if (!ip) return null;
-  const address = ip.split('%')[0]; // an IPv6 zone id is not part of an inet
-  if (isIP(address) === 0) return null;
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(address);
-  return mapped ? mapped[1] : address.toLowerCase();
+  return (ip ? parseClientAddress(ip)?.toString() : undefined) ?? null;
 }
 
 /** Method and path of the request; never its query string (clients put API keys there). */
