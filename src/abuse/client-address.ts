@@ -28,7 +28,6 @@ export function countedAddress(address: string, ipv6PrefixLength: number): strin
   const parsed = parseClientAddress(address);
   if (!parsed) return address;
   if (parsed.kind() === 'ipv4' || ipv6PrefixLength === 128) return parsed.toString();
-  const bytes = parsed.toByteArray();
-  for (let bit = ipv6PrefixLength; bit < 128; bit++) bytes[bit >> 3] &= ~(0x80 >> (bit & 7));
-  return `${ipaddr.fromByteArray(bytes).toString()}/${ipv6PrefixLength}`;
+  const network = ipaddr.IPv6.networkAddressFromCIDR(`${parsed.toString()}/${ipv6PrefixLength}`);
+  return `${network.toString()}/${ipv6PrefixLength}`;
 }
