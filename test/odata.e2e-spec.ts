@@ -234,6 +234,48 @@ describe('OData v4 API', () => {
         'SELECT id FROM products WHERE price < 10',
         [],
       ],
+      [
+        'tolower',
+        "Customers?$filter=tolower(LastName) eq 'schmidt'",
+        "SELECT id FROM customers WHERE last_name = 'Schmidt'",
+        [],
+      ],
+      [
+        'toupper inside contains (case-insensitive search)',
+        "Products?$filter=contains(toupper(Name),'KETTLE')",
+        "SELECT id FROM products WHERE name ILIKE '%kettle%'",
+        [],
+      ],
+      [
+        'a function of a nullable column keeps nulls out, and in for ne',
+        "Customers?$filter=tolower(Company) ne 'acme gmbh'",
+        "SELECT id FROM customers WHERE company IS DISTINCT FROM 'Acme GmbH'",
+        [],
+      ],
+      [
+        'length and trim',
+        'Customers?$filter=length(trim(LastName)) le 5',
+        "SELECT id FROM customers WHERE last_name IN ('Weber', 'Meyer', 'Rossi', 'Novak', 'Smith')",
+        [],
+      ],
+      [
+        'year, in UTC',
+        'Orders?$filter=year(CreatedOnUtc) eq 2025',
+        "SELECT id FROM orders WHERE created_on_utc >= '2025-01-01T00:00:00Z' AND created_on_utc < '2026-01-01T00:00:00Z'",
+        [],
+      ],
+      [
+        'month, day and hour',
+        'Orders?$filter=month(CreatedOnUtc) eq 12 and day(CreatedOnUtc) ge 24 and hour(CreatedOnUtc) lt 12',
+        "SELECT id FROM orders WHERE to_char(created_on_utc AT TIME ZONE 'UTC', 'MM') = '12' AND to_char(created_on_utc AT TIME ZONE 'UTC', 'DD') >= '24' AND to_char(created_on_utc AT TIME ZONE 'UTC', 'HH24') < '12'",
+        [],
+      ],
+      [
+        'round, floor and ceiling',
+        'Products?$filter=round(Price) eq 100 or floor(Price) eq 200 or ceiling(Price) eq 300',
+        'SELECT id FROM products WHERE (price >= 99.5 AND price < 100.5) OR (price >= 200 AND price < 201) OR (price > 299 AND price <= 300)',
+        [],
+      ],
     ];
     it.each(cases)('%s', async (_, path, sql, params) => {
       const response = await get(`/odata/v1/${path}&$top=120`).expect(200);
@@ -244,6 +286,17 @@ describe('OData v4 API', () => {
     it('has cases that select something (the data set covers them)', async () => {
       const response = await get("/odata/v1/Customers?$filter=LastName eq 'O''Brien'").expect(200);
       expect(response.body.value.length).toBeGreaterThan(0);
+      for (const filter of [
+        "Customers?$filter=tolower(LastName) eq 'schmidt'",
+        "Products?$filter=contains(toupper(Name),'KETTLE')",
+        'Customers?$filter=length(trim(LastName)) le 5',
+        'Orders?$filter=year(CreatedOnUtc) eq 2025',
+        'Orders?$filter=month(CreatedOnUtc) eq 12 and day(CreatedOnUtc) ge 24 and hour(CreatedOnUtc) lt 12',
+        'Products?$filter=round(Price) eq 100 or floor(Price) eq 200 or ceiling(Price) eq 300',
+      ]) {
+        const { body } = await get(`/odata/v1/${filter}`).expect(200);
+        expect([filter, body.value.length > 0]).toEqual([filter, true]);
+      }
     });
   });
 

@@ -24,19 +24,24 @@ function prop(set: EntitySetModel, name: string) {
 
 /**
  * Asserts that `sql` is made only of `alias.field` for the set's fields, `:fN` placeholders
- * (possibly as `CAST(:fN AS numeric)`), operators, parentheses and fixed keywords; that it
- * has no quote, comment or statement separator besides the fixed `ESCAPE '\'`; and that its
- * placeholders and the parameters match one to one.
+ * (possibly as `CAST(:fN AS numeric)`), operators, parentheses, fixed keywords and the
+ * functions `filterToSql` renders; that it has no quote, comment or statement separator besides
+ * the fixed `ESCAPE '\'` and `AT TIME ZONE 'UTC'`; and that its placeholders and the
+ * parameters match one to one.
  */
 function expectSafe({ sql, params }: SqlCondition, set: EntitySetModel, alias = 'e'): void {
   const fields = set.properties.map((p) => p.field).join('|');
-  const withoutEscape = sql.replace(/ LIKE (:f\d+) ESCAPE '\\'/g, ' LIKE $1');
-  expect(withoutEscape).not.toMatch(/['"`;\\$]|--|\/\*/);
-  const rest = withoutEscape
+  const withoutFixedQuotes = sql
+    .replace(/ LIKE (:f\d+) ESCAPE '\\'/g, ' LIKE $1')
+    .replace(/ AT TIME ZONE 'UTC'/g, ' ');
+  expect(withoutFixedQuotes).not.toMatch(/['"`;\\$]|--|\/\*/);
+  const rest = withoutFixedQuotes
     .replace(new RegExp(`\\b${alias}\\.(?:${fields})\\b`, 'g'), ' ')
     .replace(/CAST\(:f\d+ AS numeric\)/g, ' ')
     .replace(/:f\d+\b/g, ' ')
+    .replace(/\bEXTRACT\((?:YEAR|MONTH|DAY|HOUR|MINUTE|SECOND) FROM\b/g, ' ( ')
     .replace(/\b(?:AND|OR|NOT|IS|NULL|DISTINCT|FROM|LIKE|true)\b/g, ' ')
+    .replace(/\b(?:LOWER|UPPER|BTRIM|CHAR_LENGTH|ROUND|FLOOR|CEIL|CAST|AS|integer)\b/g, ' ')
     .replace(/<>|<=|>=|[=<>()]/g, ' ');
   expect(rest.trim()).toBe('');
   const placeholders = [...sql.matchAll(/:(f\d+)/g)].map((m) => m[1]).sort();
@@ -221,6 +226,61 @@ describe('filterToSql: logic', () => {
   });
 });
 
+describe('filterToSql: functions', () => {
+  it.each([
+    ["tolower(LastName) eq 'x'", 'LOWER(e.lastName) = :f0', customers],
+    ["toupper(LastName) eq 'X'", 'UPPER(e.lastName) = :f0', customers],
+    ["trim(LastName) eq 'x'", 'BTRIM(e.lastName) = :f0', customers],
+    ['length(LastName) gt 5', 'CHAR_LENGTH(e.lastName) > :f0', customers],
+    [
+      'year(CreatedOnUtc) eq 2024',
+      "CAST(EXTRACT(YEAR FROM e.createdOnUtc AT TIME ZONE 'UTC') AS integer) = :f0",
+      customers,
+    ],
+    [
+      'month(CreatedOnUtc) le 6',
+      "CAST(EXTRACT(MONTH FROM e.createdOnUtc AT TIME ZONE 'UTC') AS integer) <= :f0",
+      customers,
+    ],
+    [
+      'second(CreatedOnUtc) eq 59',
+      "CAST(FLOOR(EXTRACT(SECOND FROM e.createdOnUtc AT TIME ZONE 'UTC')) AS integer) = :f0",
+      customers,
+    ],
+    ['round(Price) eq 10', 'ROUND(e.price) = :f0', products],
+    ['floor(Price) eq 10', 'FLOOR(e.price) = :f0', products],
+    ['ceiling(Price) eq 10', 'CEIL(e.price) = :f0', products],
+    ['length(trim(Name)) lt 10', 'CHAR_LENGTH(BTRIM(e.name)) < :f0', products],
+  ])('renders %j', (filter, sql, set) => {
+    const condition = sqlOf(filter, set);
+    expect(condition.sql).toBe(sql);
+    expectSafe(condition, set);
+  });
+
+  it('compares a function of an integer with a fraction as numeric', () => {
+    expect(sqlOf('length(LastName) lt 5.5')).toEqual({
+      sql: 'CHAR_LENGTH(e.lastName) < CAST(:f0 AS numeric)',
+      params: { f0: 5.5 },
+    });
+  });
+
+  it("keeps OData's null rules through a function of a nullable property", () => {
+    expect(sqlOf("tolower(Company) eq 'acme'").sql).toBe(
+      '(LOWER(e.company) = :f0 AND e.company IS NOT NULL)',
+    );
+    expect(sqlOf("tolower(Company) ne 'acme'").sql).toBe(
+      '(LOWER(e.company) <> :f0 OR e.company IS NULL)',
+    );
+    expect(sqlOf('tolower(Company) eq null').sql).toBe('e.company IS NULL');
+    expect(sqlOf('tolower(Company) eq tolower(LastName)').sql).toBe(
+      'LOWER(e.company) IS NOT DISTINCT FROM LOWER(e.lastName)',
+    );
+    expect(sqlOf('length(Company) gt length(LastName)').sql).toBe(
+      '(CHAR_LENGTH(e.company) > CHAR_LENGTH(e.lastName) AND e.company IS NOT NULL)',
+    );
+  });
+});
+
 describe('filterToSql: text functions', () => {
   it.each([
     ['contains', '%er%'],
@@ -238,6 +298,16 @@ describe('filterToSql: text functions', () => {
     expect(sqlOf("startswith(Email,'%')").params).toEqual({ f0: '\\%%' });
     expect(sqlOf("endswith(Email,'_')").params).toEqual({ f0: '%\\_' });
     expect(sqlOf("contains(Email,'')").params).toEqual({ f0: '%%' });
+  });
+
+  it('applies functions to the subject, and guards the property under them', () => {
+    expect(sqlOf("contains(tolower(LastName),'mü')")).toEqual({
+      sql: "LOWER(e.lastName) LIKE :f0 ESCAPE '\\'",
+      params: { f0: '%mü%' },
+    });
+    expect(sqlOf("startswith(toupper(trim(Company)),'AC')").sql).toBe(
+      "(UPPER(BTRIM(e.company)) LIKE :f0 ESCAPE '\\' AND e.company IS NOT NULL)",
+    );
   });
 
   it('guards a nullable property', () => {
@@ -345,7 +415,21 @@ describe('filterToSql: hostile input', () => {
       '2024-01-01',
       'INF',
     ];
-    const operand = () => (random() < 0.6 ? pick(names) : pick(values));
+    const functions = [
+      'tolower',
+      'toupper',
+      'trim',
+      'length',
+      'year',
+      'second',
+      'round',
+      'ceiling',
+    ];
+    const operand = (): string => {
+      const r = random();
+      if (r < 0.15) return `${pick(functions)}(${operand()})`;
+      return r < 0.6 ? pick(names) : pick(values);
+    };
     const filter = (depth: number): string => {
       const r = random();
       if (depth > 3 || r < 0.35) {

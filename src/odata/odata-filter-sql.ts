@@ -1,9 +1,13 @@
 import type { EdmProperty } from './edm-model';
 import {
+  baseProperty,
+  expressionType,
   ODataQueryError,
   type ComparisonOperator,
   type FilterExpression,
   type Operand,
+  type ValueExpression,
+  type ValueFunction,
 } from './odata-query';
 
 /** A condition for TypeORM's `where(sql, params)`. */
@@ -30,6 +34,30 @@ const MIRRORED: Record<ComparisonOperator, ComparisonOperator> = {
   lt: 'gt',
   le: 'ge',
 };
+
+/**
+ * The SQL of each function, around its argument's SQL. Date parts are read in UTC, as the
+ * values are served; `second` drops the fraction (a cast alone would round 59.9 up to 60).
+ */
+const FUNCTION_SQL: Record<ValueFunction, (argument: string) => string> = {
+  tolower: (x) => `LOWER(${x})`,
+  toupper: (x) => `UPPER(${x})`,
+  trim: (x) => `BTRIM(${x})`,
+  length: (x) => `CHAR_LENGTH(${x})`,
+  year: (x) => datePart('YEAR', x),
+  month: (x) => datePart('MONTH', x),
+  day: (x) => datePart('DAY', x),
+  hour: (x) => datePart('HOUR', x),
+  minute: (x) => datePart('MINUTE', x),
+  second: (x) => `CAST(FLOOR(EXTRACT(SECOND FROM ${x} AT TIME ZONE 'UTC')) AS integer)`,
+  round: (x) => `ROUND(${x})`,
+  floor: (x) => `FLOOR(${x})`,
+  ceiling: (x) => `CEIL(${x})`,
+};
+
+function datePart(field: string, x: string): string {
+  return `CAST(EXTRACT(${field} FROM ${x} AT TIME ZONE 'UTC') AS integer)`;
+}
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const INT32_MIN = -2147483648;
@@ -67,9 +95,21 @@ export function filterToSql(
     return `${alias}.${property.field}`;
   };
 
-  /** Adds `AND column IS NOT NULL` for each nullable property, so a null compares false. */
-  const notNull = (sql: string, ...properties: EdmProperty[]): string => {
-    const guards = properties.filter((p) => p.nullable).map((p) => `${column(p)} IS NOT NULL`);
+  /** A property's column, or the functions applied to it around that column. */
+  const valueSql = (expression: ValueExpression): string =>
+    expression.kind === 'property'
+      ? column(expression.property)
+      : FUNCTION_SQL[expression.fn](valueSql(expression.argument));
+
+  /**
+   * Adds `AND column IS NOT NULL` for each nullable property the values are computed from, so
+   * that a null compares false (every function here gives null exactly for a null argument).
+   */
+  const notNull = (sql: string, ...values: ValueExpression[]): string => {
+    const guards = values
+      .map(baseProperty)
+      .filter((p) => p.nullable)
+      .map((p) => `${column(p)} IS NOT NULL`);
     return guards.length === 0 ? sql : `(${[sql, ...guards].join(' AND ')})`;
   };
 
@@ -80,40 +120,41 @@ export function filterToSql(
       }
       return compare(MIRRORED[operator], right, left);
     }
-    const property = left.property;
-    const field = column(property);
+    const field = valueSql(left);
     const sqlOperator = SQL_OPERATORS[operator];
-    if (right.kind === 'property') {
-      const other = column(right.property);
+    if (right.kind !== 'literal') {
+      const other = valueSql(right);
       if (operator === 'eq') return `${field} IS NOT DISTINCT FROM ${other}`;
       if (operator === 'ne') return `${field} IS DISTINCT FROM ${other}`;
-      return notNull(`${field} ${sqlOperator} ${other}`, property, right.property);
+      return notNull(`${field} ${sqlOperator} ${other}`, left, right);
     }
     const value = right.value;
+    const base = baseProperty(left);
     if (value === null) {
-      if (operator === 'eq') return `${field} IS NULL`;
-      if (operator === 'ne') return `${field} IS NOT NULL`;
+      const guard = column(base);
+      if (operator === 'eq') return `${guard} IS NULL`;
+      if (operator === 'ne') return `${guard} IS NOT NULL`;
       throw new ODataQueryError(
-        `null can only be compared with eq or ne (property '${property.name}' in $filter)`,
+        `null can only be compared with eq or ne (property '${base.name}' in $filter)`,
       );
     }
     if (typeof value === 'number' && !Number.isFinite(value)) {
-      throw new ODataQueryError(`Only finite numbers can be compared with '${property.name}'`);
+      throw new ODataQueryError(`Only finite numbers can be compared with '${base.name}'`);
     }
     // An integer column would make PostgreSQL read the parameter as an integer too, and fail
     // on 1.5 or 3000000000; compared as numeric, `Id gt 1.5` means what it says.
     const parameter =
-      property.type === 'Edm.Int32' &&
+      expressionType(left) === 'Edm.Int32' &&
       typeof value === 'number' &&
       !(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)
         ? `CAST(${bind(value)} AS numeric)`
         : bind(value);
     if (operator === 'ne') {
-      return property.nullable
-        ? `(${field} <> ${parameter} OR ${field} IS NULL)`
+      return base.nullable
+        ? `(${field} <> ${parameter} OR ${column(base)} IS NULL)`
         : `${field} <> ${parameter}`;
     }
-    return notNull(`${field} ${sqlOperator} ${parameter}`, property);
+    return notNull(`${field} ${sqlOperator} ${parameter}`, left);
   };
 
   const render = (node: FilterExpression): string => {
@@ -134,10 +175,13 @@ export function filterToSql(
             : node.fn === 'startswith'
               ? `${escaped}%`
               : `%${escaped}`;
-        return notNull(`${column(node.property)} LIKE ${bind(pattern)} ESCAPE '\\'`, node.property);
+        return notNull(`${valueSql(node.subject)} LIKE ${bind(pattern)} ESCAPE '\\'`, node.subject);
       }
       case 'boolean':
-        return notNull(`${column(node.property)} = true`, node.property);
+        return notNull(`${column(node.property)} = true`, {
+          kind: 'property',
+          property: node.property,
+        });
     }
   };
 

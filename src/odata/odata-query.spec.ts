@@ -883,7 +883,16 @@ describe('$filter: text functions', () => {
     expect(filterOf(`${fn}(LastName,'er')`)).toEqual({
       kind: 'text',
       fn,
-      property: prop(customers, 'LastName'),
+      subject: property(customers, 'LastName'),
+      value: 'er',
+    });
+  });
+
+  it('reads a function of a property as the subject', () => {
+    expect(filterOf("contains(tolower(LastName),'er')")).toEqual({
+      kind: 'text',
+      fn: 'contains',
+      subject: { kind: 'call', fn: 'tolower', argument: property(customers, 'LastName') },
       value: 'er',
     });
   });
@@ -906,6 +915,7 @@ describe('$filter: text functions', () => {
   it.each([
     ["contains('x',FirstName)", 'first argument'],
     ["contains(Id,'1')", "'Id' is Edm.Int32"],
+    ["contains(length(LastName),'1')", "'length(LastName)' is Edm.Int32"],
     ["startswith(Active,'t')", "'Active'"],
     ['contains(FirstName,LastName)', 'second argument'],
     ['contains(FirstName,null)', 'second argument'],
@@ -927,6 +937,75 @@ describe('$filter: text functions', () => {
   });
 });
 
+describe('$filter: functions of a property', () => {
+  const call = (fn: string, argument: unknown) => ({ kind: 'call', fn, argument });
+
+  it.each([
+    ["tolower(LastName) eq 'x'", 'tolower', 'LastName', customers, literal('x')],
+    ["toupper(LastName) eq 'X'", 'toupper', 'LastName', customers, literal('X')],
+    ["trim(LastName) eq 'x'", 'trim', 'LastName', customers, literal('x')],
+    ['length(LastName) eq 3', 'length', 'LastName', customers, literal(3)],
+    ['year(CreatedOnUtc) eq 2024', 'year', 'CreatedOnUtc', customers, literal(2024)],
+    ['month(CreatedOnUtc) eq 6', 'month', 'CreatedOnUtc', customers, literal(6)],
+    ['day(CreatedOnUtc) eq 1', 'day', 'CreatedOnUtc', customers, literal(1)],
+    ['hour(CreatedOnUtc) eq 23', 'hour', 'CreatedOnUtc', customers, literal(23)],
+    ['minute(CreatedOnUtc) eq 0', 'minute', 'CreatedOnUtc', customers, literal(0)],
+    ['second(CreatedOnUtc) eq 0', 'second', 'CreatedOnUtc', customers, literal(0)],
+    ['round(Price) eq 10', 'round', 'Price', products, literal(10)],
+    ['floor(Price) eq 10', 'floor', 'Price', products, literal(10)],
+    ['ceiling(StockQuantity) eq 10', 'ceiling', 'StockQuantity', products, literal(10)],
+  ] as const)('reads %j', (filter, fn, name, set, right) => {
+    expect(filterOf(filter, set)).toEqual({
+      kind: 'compare',
+      operator: 'eq',
+      left: call(fn, property(set, name)),
+      right,
+    });
+  });
+
+  it('reads nested calls, calls on both sides and literals on the left', () => {
+    expect(filterOf('length(trim(LastName)) gt 3')).toMatchObject({
+      left: call('length', call('trim', property(customers, 'LastName'))),
+    });
+    expect(filterOf('tolower(FirstName) eq tolower(LastName)')).toMatchObject({
+      left: call('tolower', property(customers, 'FirstName')),
+      right: call('tolower', property(customers, 'LastName')),
+    });
+    expect(filterOf('2024 le year(CreatedOnUtc)')).toMatchObject({
+      left: literal(2024),
+      right: call('year', property(customers, 'CreatedOnUtc')),
+    });
+  });
+
+  it.each([
+    ["tolower(Id) eq 'x'", "tolower takes an Edm.String; property 'Id' is Edm.Int32"],
+    [
+      'year(LastName) eq 2024',
+      "year takes an Edm.DateTimeOffset; property 'LastName' is Edm.String",
+    ],
+    [
+      'round(Active) eq 1',
+      "round takes a number (Edm.Int32 or Edm.Decimal); property 'Active' is Edm.Boolean",
+    ],
+    ['year(tolower(LastName)) eq 1', "'tolower(LastName)' is Edm.String"],
+    ['tolower(LastName) eq 5', "'tolower(LastName)' (Edm.String) cannot be compared with a number"],
+    [
+      "year(CreatedOnUtc) eq 'x'",
+      "'year(CreatedOnUtc)' (Edm.Int32) cannot be compared with a string",
+    ],
+    [
+      'length(LastName) eq CreatedOnUtc',
+      "'length(LastName)' (Edm.Int32) cannot be compared with property 'CreatedOnUtc'",
+    ],
+    ['length(Company) gt null', "null can only be compared with eq or ne ('length(Company)'"],
+    ["tolower('X') eq 'x'", 'The argument of tolower must be a property'],
+    ["tolower(FirstName,LastName) eq 'x'", '$filter could not be parsed'],
+    ['tolower(LastName)', 'tolower(...) is a value, not a condition'],
+  ])('refuses %j', (filter, message) => {
+    expect(rejected({ $filter: filter })).toContain(message);
+  });
+});
+
 describe('$filter: unsupported constructs are named', () => {
   it.each([
     ["Customer/LastName eq 'x'", "'Customer/LastName'", orders],
@@ -934,7 +1013,7 @@ describe('$filter: unsupported constructs are named', () => {
     ['Orders/all(o:o/Id eq 1)', 'all', customers],
     ['Orders/$count gt 1', "'Orders/$count'", customers],
     ['$it/Id eq 1', '$it', customers],
-    ["tolower(FirstName) eq 'x'", "'tolower'", customers],
+    ["concat(FirstName,'x') eq 'x'", "'concat'", customers],
     ["substringof('x',FirstName)", "'substringof'", customers],
     ["indexof(FirstName,'x') eq 1", "'indexof'", customers],
     ['now() gt CreatedOnUtc', "'now'", customers],

@@ -21,18 +21,80 @@ export class ODataQueryError extends Error {
   }
 }
 
-export type Operand =
+/**
+ * The canonical functions of one argument that `$filter` accepts (OData 4.0 Part 2, 5.1.1):
+ * string, date-time and arithmetic functions over a property or over another such call.
+ */
+export type ValueFunction =
+  | 'tolower'
+  | 'toupper'
+  | 'trim'
+  | 'length'
+  | 'year'
+  | 'month'
+  | 'day'
+  | 'hour'
+  | 'minute'
+  | 'second'
+  | 'round'
+  | 'floor'
+  | 'ceiling';
+
+/** What a function takes and gives: `number` is Edm.Int32 or Edm.Decimal, and gives the same. */
+export const VALUE_FUNCTIONS: Record<
+  ValueFunction,
+  { argument: 'Edm.String' | 'Edm.DateTimeOffset' | 'number'; result?: EdmProperty['type'] }
+> = {
+  tolower: { argument: 'Edm.String', result: 'Edm.String' },
+  toupper: { argument: 'Edm.String', result: 'Edm.String' },
+  trim: { argument: 'Edm.String', result: 'Edm.String' },
+  length: { argument: 'Edm.String', result: 'Edm.Int32' },
+  year: { argument: 'Edm.DateTimeOffset', result: 'Edm.Int32' },
+  month: { argument: 'Edm.DateTimeOffset', result: 'Edm.Int32' },
+  day: { argument: 'Edm.DateTimeOffset', result: 'Edm.Int32' },
+  hour: { argument: 'Edm.DateTimeOffset', result: 'Edm.Int32' },
+  minute: { argument: 'Edm.DateTimeOffset', result: 'Edm.Int32' },
+  second: { argument: 'Edm.DateTimeOffset', result: 'Edm.Int32' },
+  round: { argument: 'number' },
+  floor: { argument: 'number' },
+  ceiling: { argument: 'number' },
+};
+
+/** A value computed from one property: the property itself or functions applied to it. */
+export type ValueExpression =
   | { kind: 'property'; property: EdmProperty }
-  | { kind: 'literal'; value: string | number | boolean | Date | null };
+  | { kind: 'call'; fn: ValueFunction; argument: ValueExpression };
+
+export type Operand =
+  ValueExpression | { kind: 'literal'; value: string | number | boolean | Date | null };
 
 export type ComparisonOperator = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 export type TextFunction = 'contains' | 'startswith' | 'endswith';
+
+/** The property a value expression is computed from. */
+export function baseProperty(expression: ValueExpression): EdmProperty {
+  return expression.kind === 'property' ? expression.property : baseProperty(expression.argument);
+}
+
+/** The EDM type of a value expression's result. */
+export function expressionType(expression: ValueExpression): EdmProperty['type'] {
+  if (expression.kind === 'property') return expression.property.type;
+  return VALUE_FUNCTIONS[expression.fn].result ?? expressionType(expression.argument);
+}
+
+/** The expression as OData text, for messages: `Name`, `tolower(trim(Name))`. */
+export function expressionText(expression: ValueExpression): string {
+  return expression.kind === 'property'
+    ? expression.property.name
+    : `${expression.fn}(${expressionText(expression.argument)})`;
+}
 
 export type FilterExpression =
   | { kind: 'and' | 'or'; left: FilterExpression; right: FilterExpression }
   | { kind: 'not'; operand: FilterExpression }
   | { kind: 'compare'; operator: ComparisonOperator; left: Operand; right: Operand }
-  | { kind: 'text'; fn: TextFunction; property: EdmProperty; value: string }
+  /** `contains(subject,'value')`; the subject is an Edm.String property or a call giving one. */
+  | { kind: 'text'; fn: TextFunction; subject: ValueExpression; value: string }
   /** A bare Edm.Boolean property used as a condition, e.g. `$filter=Active`. */
   | { kind: 'boolean'; property: EdmProperty };
 
@@ -634,28 +696,28 @@ function comparison(node: Node, operator: ComparisonOperator, scope: Scope): Fil
   if (left.kind === 'literal' && right.kind === 'literal') {
     throw new ODataQueryError(`The comparison ${text} in ${where(scope)} must involve a property`);
   }
-  if (left.kind === 'property' && right.kind === 'property') {
-    const [a, b] = [left.property, right.property];
-    if (FAMILIES[a.type] !== FAMILIES[b.type]) {
+  if (left.kind !== 'literal' && right.kind !== 'literal') {
+    const [typeA, typeB] = [expressionType(left), expressionType(right)];
+    if (FAMILIES[typeA] !== FAMILIES[typeB]) {
       throw new ODataQueryError(
-        `Property '${a.name}' (${a.type}) cannot be compared with property '${b.name}' (${b.type}) in ${where(scope)}`,
+        `${named(left, true)} (${typeA}) cannot be compared with ${named(right)} (${typeB}) in ${where(scope)}`,
       );
     }
-    if (a.type === 'Edm.Boolean' && operator !== 'eq' && operator !== 'ne') {
+    if (typeA === 'Edm.Boolean' && operator !== 'eq' && operator !== 'ne') {
       throw new ODataQueryError(
-        `Edm.Boolean properties ('${a.name}', '${b.name}') can only be compared with eq or ne in ${where(scope)}`,
+        `Edm.Boolean properties ('${expressionText(left)}', '${expressionText(right)}') can only be compared with eq or ne in ${where(scope)}`,
       );
     }
     return { kind: 'compare', operator, left, right };
   }
-  // One property and one literal, on either side.
-  const [property, literal] =
-    left.kind === 'property' && right.kind === 'literal'
-      ? [left.property, right.value]
-      : right.kind === 'property' && left.kind === 'literal'
-        ? [right.property, left.value]
+  // One value expression and one literal, on either side.
+  const [value, literal] =
+    left.kind !== 'literal' && right.kind === 'literal'
+      ? [left, right.value]
+      : right.kind !== 'literal' && left.kind === 'literal'
+        ? [right, left.value]
         : unreachable();
-  checkLiteral(property, literal, operator, text, scope);
+  checkLiteral(value, literal, operator, text, scope);
   return { kind: 'compare', operator, left, right };
 }
 
@@ -663,8 +725,14 @@ function unreachable(): never {
   throw new Error('unreachable');
 }
 
+/** `Property 'Name'` or `'tolower(Name)'`, for messages. */
+function named(expression: ValueExpression, sentenceStart = false): string {
+  if (expression.kind === 'call') return `'${expressionText(expression)}'`;
+  return `${sentenceStart ? 'Property' : 'property'} '${expression.property.name}'`;
+}
+
 function checkLiteral(
-  property: EdmProperty,
+  value: ValueExpression,
   literal: string | number | boolean | Date | null,
   operator: ComparisonOperator,
   text: string,
@@ -673,10 +741,11 @@ function checkLiteral(
   if (literal === null) {
     if (operator === 'eq' || operator === 'ne') return;
     throw new ODataQueryError(
-      `null can only be compared with eq or ne (property '${property.name}' in ${text} in ${where(scope)})`,
+      `null can only be compared with eq or ne (${named(value)} in ${text} in ${where(scope)})`,
     );
   }
-  const family = FAMILIES[property.type];
+  const type = expressionType(value);
+  const family = FAMILIES[type];
   const literalFamily: Family =
     literal instanceof Date
       ? 'datetime'
@@ -693,17 +762,17 @@ function checkLiteral(
       datetime: 'a date-time',
     };
     throw new ODataQueryError(
-      `Property '${property.name}' (${property.type}) cannot be compared with ${what[literalFamily]} in ${text} in ${where(scope)}`,
+      `${named(value, true)} (${type}) cannot be compared with ${what[literalFamily]} in ${text} in ${where(scope)}`,
     );
   }
   if (family === 'boolean' && operator !== 'eq' && operator !== 'ne') {
     throw new ODataQueryError(
-      `Property '${property.name}' is Edm.Boolean and can only be compared with eq or ne in ${where(scope)}`,
+      `${named(value, true)} is Edm.Boolean and can only be compared with eq or ne in ${where(scope)}`,
     );
   }
 }
 
-/** A comparison operand: a property of the scope's set or a literal. */
+/** A comparison operand: a property of the scope's set, a function of one, or a literal. */
 function operand(node: Node, scope: Scope): Operand {
   while (node.type === 'ParenExpression' || node.type === 'CommonExpression') {
     node = asNode(node.value);
@@ -712,34 +781,82 @@ function operand(node: Node, scope: Scope): Operand {
     return { kind: 'property', property: filterProperty(node, scope) };
   }
   if (node.type === 'Literal') return { kind: 'literal', value: literal(node, scope) };
+  if (node.type === 'MethodCallExpression') return valueCall(node, scope);
   throw unsupported(node, scope);
 }
 
-/** `contains|startswith|endswith(StringProperty, 'literal')`. */
+function isValueFunction(name: unknown): name is ValueFunction {
+  return typeof name === 'string' && Object.hasOwn(VALUE_FUNCTIONS, name);
+}
+
+function callArguments(node: Node): Node[] {
+  const parameters = member(node, 'parameters');
+  return Array.isArray(parameters) ? nodes(parameters) : [];
+}
+
+/** `tolower(Name)`, `year(CreatedOnUtc)`, `round(Price)`, `length(trim(Name))`, ... */
+function valueCall(node: Node, scope: Scope): ValueExpression {
+  const fn = member(node, 'method');
+  if (TEXT_FUNCTIONS.some((name) => name === fn)) {
+    throw new ODataQueryError(
+      `${String(fn)}(...) is a condition and cannot be compared; use it alone, as in ${String(fn)}(Name,'text'), in ${where(scope)}`,
+    );
+  }
+  if (!isValueFunction(fn)) throw unsupported(node, scope);
+  const args = callArguments(node);
+  if (args.length !== 1) {
+    throw new ODataQueryError(
+      `${fn} takes one argument, as in ${fn}(Property), in ${where(scope)}`,
+    );
+  }
+  const argument = operand(args[0], scope);
+  if (argument.kind === 'literal') {
+    throw new ODataQueryError(
+      `The argument of ${fn} must be a property or a function of one, not a literal, in ${where(scope)}`,
+    );
+  }
+  const wanted = VALUE_FUNCTIONS[fn].argument;
+  const type = expressionType(argument);
+  if (wanted === 'number' ? FAMILIES[type] !== 'number' : type !== wanted) {
+    const needs = wanted === 'number' ? 'a number (Edm.Int32 or Edm.Decimal)' : `an ${wanted}`;
+    throw new ODataQueryError(
+      `${fn} takes ${needs}; ${named(argument)} is ${type} (in ${where(scope)})`,
+    );
+  }
+  return { kind: 'call', fn, argument };
+}
+
+/** `contains|startswith|endswith(StringValue, 'literal')`: the value a property or a call. */
 function textFunction(node: Node, scope: Scope): FilterExpression {
   const method = member(node, 'method');
   const fn = TEXT_FUNCTIONS.find((name) => name === method);
-  if (!fn) throw unsupported(node, scope);
-  const parameters = member(node, 'parameters');
-  const args = Array.isArray(parameters) ? nodes(parameters) : [];
+  if (!fn) {
+    if (isValueFunction(method)) {
+      throw new ODataQueryError(
+        `${method}(...) is a value, not a condition; compare it, as in ${method}(Property) eq ..., in ${where(scope)}`,
+      );
+    }
+    throw unsupported(node, scope);
+  }
+  const args = callArguments(node);
   const shape = `${fn}(StringProperty,'text')`;
   if (args.length !== 2) {
     throw new ODataQueryError(`${fn} takes two arguments, as in ${shape}, in ${where(scope)}`);
   }
   const [first, second] = args.map((arg) => operand(arg, scope));
-  if (first.kind !== 'property' || first.property.type !== 'Edm.String') {
-    const named =
-      first.kind === 'property' ? ` ('${first.property.name}' is ${first.property.type})` : '';
+  if (first.kind === 'literal' || expressionType(first) !== 'Edm.String') {
+    const what =
+      first.kind === 'literal' ? '' : ` ('${expressionText(first)}' is ${expressionType(first)})`;
     throw new ODataQueryError(
-      `The first argument of ${fn} must be an Edm.String property${named}, as in ${shape}, in ${where(scope)}`,
+      `The first argument of ${fn} must be an Edm.String property or a function giving one${what}, as in ${shape}, in ${where(scope)}`,
     );
   }
   if (second.kind !== 'literal' || typeof second.value !== 'string') {
     throw new ODataQueryError(
-      `The second argument of ${fn} must be a string literal, as in ${shape} (property '${first.property.name}' in ${where(scope)})`,
+      `The second argument of ${fn} must be a string literal, as in ${shape} ('${expressionText(first)}' in ${where(scope)})`,
     );
   }
-  return { kind: 'text', fn, property: first.property, value: second.value };
+  return { kind: 'text', fn, subject: first, value: second.value };
 }
 
 /** The one name of `FirstMemberExpression > MemberExpression > PropertyPathExpression > ODataIdentifier`. */
