@@ -434,6 +434,46 @@ describe('OData v4 API', () => {
       }
     });
 
+    it("pages each parent's expansion with nested $top and $skip, in the nested order", async () => {
+      const response = await get(
+        '/odata/v1/Customers?$filter=Id le 30&$select=Id' +
+          "&$expand=Orders($filter=OrderStatus ne 'Cancelled';$orderby=OrderTotal desc;$skip=1;$top=2;$select=Id)",
+      ).expect(200);
+      expect(response.body.value).toHaveLength(30);
+      let cut = 0;
+      for (const customer of response.body.value) {
+        const all = await sqlIds(
+          "SELECT id FROM orders WHERE customer_id = $1 AND order_status <> 'Cancelled' ORDER BY order_total DESC, id",
+          [customer.Id],
+        );
+        if (all.length > 3) cut += 1;
+        expect([customer.Id, customer.Orders.map((o: { Id: number }) => o.Id)]).toEqual([
+          customer.Id,
+          all.slice(1, 3),
+        ]);
+      }
+      // The data set has customers with more orders than the page, so the cut is exercised.
+      expect(cut).toBeGreaterThan(0);
+    });
+
+    it('pages an expansion with $top alone, $skip alone and $top=0, under a single entity', async () => {
+      const all = await sqlIds('SELECT id FROM orders WHERE customer_id = 42 ORDER BY id');
+      expect(all.length).toBeGreaterThan(2);
+      const orderIds = (body: { Orders: { Id: number }[] }) => body.Orders.map((o) => o.Id);
+      const top = await get('/odata/v1/Customers(42)?$expand=Orders($top=2;$select=Id)').expect(
+        200,
+      );
+      expect(orderIds(top.body)).toEqual(all.slice(0, 2));
+      const skip = await get('/odata/v1/Customers(42)?$expand=Orders($skip=2;$select=Id)').expect(
+        200,
+      );
+      expect(orderIds(skip.body)).toEqual(all.slice(2));
+      const none = await get('/odata/v1/Customers(42)?$expand=Orders($top=0)').expect(200);
+      expect(none.body.Orders).toEqual([]);
+      const single = await get('/odata/v1/Orders(1)?$expand=Customer($top=1)').expect(400);
+      expect(single.body.error.message).toContain('collections only');
+    });
+
     it('nests expansions and refuses more than MaxExpansionDepth (8) levels', async () => {
       const nested = await get(
         '/odata/v1/Customers(5)?$expand=Orders($expand=Customer($select=Id))',
@@ -462,6 +502,11 @@ describe('OData v4 API', () => {
         expect(recorder.statements).toHaveLength(2);
         recorder.statements.length = 0;
         await get('/odata/v1/Customers?$top=100&$expand=Orders($expand=Customer)').expect(200);
+        expect(recorder.statements).toHaveLength(3);
+        recorder.statements.length = 0;
+        await get('/odata/v1/Customers?$top=100&$expand=Orders($top=1;$expand=Customer)').expect(
+          200,
+        );
         expect(recorder.statements).toHaveLength(3);
       } finally {
         recorder.stop();

@@ -405,6 +405,39 @@ describe('$expand', () => {
     });
   });
 
+  it('reads a nested $filter ending in a string literal before the next option', () => {
+    // @odata/parser alone refuses `'x';` (see encodeForParser).
+    const [item] = parse({
+      $expand: "Orders($filter=OrderStatus eq 'a;b)''c';$top=2;$select=Id)",
+    }).expand;
+    expect(item.options).toMatchObject({
+      filter: { kind: 'compare', left: property(orders, 'OrderStatus'), right: literal("a;b)'c") },
+      top: 2,
+      select: [prop(orders, 'Id')],
+    });
+    const [deep] = parse({
+      $expand:
+        "Orders($filter=(OrderStatus eq 'x' or OrderNumber eq 'y');$expand=Customer($select=Id))",
+    }).expand;
+    expect(deep.options.filter).toMatchObject({ kind: 'or' });
+    expect(deep.options.expand).toHaveLength(1);
+  });
+
+  it('still refuses broken nested filters', () => {
+    for (const expand of [
+      "Orders($filter=OrderStatus eq 'x' x;$top=2)",
+      "Orders($filter=OrderStatus eq 'x'",
+      "Orders($filter=OrderStatus eq 'x;$top=2)",
+      'Orders($filter=;$top=2)',
+      'Orders($filter=(Id eq 1;$top=2)',
+    ]) {
+      expect([expand, rejected({ $expand: expand })]).toEqual([
+        expand,
+        expect.stringContaining('$expand'),
+      ]);
+    }
+  });
+
   /** From Customers, odd levels expand Orders and even levels Customer. */
   function chain(levels: number): string {
     let expand = levels % 2 ? 'Orders' : 'Customer';
@@ -472,9 +505,26 @@ describe('$expand', () => {
     );
   });
 
+  it('reads nested $top and $skip on a collection', () => {
+    const [item] = parse({ $expand: 'Orders($top=3;$skip=2;$orderby=CreatedOnUtc desc)' }).expand;
+    expect(item.options).toMatchObject({ top: 3, skip: 2 });
+    expect(parse({ $expand: 'Orders($top=0)' }).expand[0].options.top).toBe(0);
+    expect(parse({ $expand: 'Orders($top=120)' }).expand[0].options.top).toBe(120);
+  });
+
+  it('refuses a nested $top above maxTop, and malformed counts', () => {
+    expect(rejected({ $expand: 'Orders($top=121)' })).toContain('maxTop');
+    expect(rejected({ $expand: 'Orders($skip=99999999999)' })).toContain('$expand');
+    expect(rejected({ $expand: 'Orders($top=-1)' })).toContain('non-negative integer');
+    expect(rejected({ $expand: 'Orders($top=1.5)' })).toContain('$expand');
+  });
+
+  it('refuses $top and $skip on a single-valued navigation', () => {
+    expect(rejected({ $expand: 'Customer($top=1)' }, orders)).toContain('collections only');
+    expect(rejected({ $expand: 'Customer($skip=1)' }, orders)).toContain('collections only');
+  });
+
   it.each([
-    ['$top=1', '$top'],
-    ['$skip=1', '$skip'],
     ['$count=true', '$count'],
     ['$levels=2', '$levels'],
     ['$search=blue', '$search'],

@@ -106,7 +106,10 @@ export interface OrderByItem {
 export interface ExpandItem {
   navigation: EdmNavigation;
   target: EntitySetModel;
-  /** Only filter, orderBy, select and expand are ever set inside an expansion. */
+  /**
+   * Inside an expansion, filter, orderBy, top and skip (per parent entity, collections only),
+   * select and expand; never count.
+   */
   options: QueryOptions;
 }
 
@@ -200,7 +203,7 @@ function parseOptions(
   if (select !== undefined) result.select = parseSelect(select, scope('$select'));
   const expand = values.get('$expand');
   if (expand !== undefined) {
-    result.expand = parseExpand(expand, scope('$expand'), settings.maxExpansionDepth);
+    result.expand = parseExpand(expand, scope('$expand'), settings);
   }
   const filter = values.get('$filter');
   if (filter !== undefined) result.filter = parseFilter(filter, scope('$filter'));
@@ -291,23 +294,59 @@ function excerpt(text: string, max = 50): string {
 // `%27` as a quote, `%2C` as a comma and so on, even inside string literals. So before parsing,
 // every `%` becomes `%25` (and `&`, which its query-option grammar splits on, `%26`); string
 // literals are read back from the token's raw text with the reverse mapping.
+//
+// And @odata/parser 0.2.14 refuses a string literal followed by `;` (its string lexer accepts
+// only `)`, `,`, `&` or a space after the closing quote), so `$expand=Orders($filter=Status eq
+// 'x';$top=2)` would not parse. Inside `$expand`, each nested `$filter` value is therefore put in
+// parentheses, `$filter=(Status eq 'x');$top=2`, which means the same and parses.
 
-function encodeForParser(text: string): string {
-  return text.replace(/[%&]/g, (char) => (char === '%' ? '%25' : '%26'));
+/** The text handed to the parser, and for each of its characters the position it came from. */
+interface ParserText {
+  text: string;
+  origins: number[];
+}
+
+function encodeForParser(value: string, wrapNestedFilters = false): ParserText {
+  let text = '';
+  const origins: number[] = [];
+  const emit = (chunk: string, origin: number) => {
+    text += chunk;
+    for (let i = 0; i < chunk.length; i++) origins.push(origin);
+  };
+  let depth = 0;
+  let quoted = false;
+  /** The depths at which a wrapped `$filter` value is open. */
+  const openFilters: number[] = [];
+  for (let i = 0; i < value.length; i++) {
+    const char = value[i];
+    if (char === "'") quoted = !quoted;
+    else if (!quoted && wrapNestedFilters) {
+      const closes = char === ')' ? depth : char === ';' ? depth : -1;
+      if (openFilters.at(-1) === closes) {
+        openFilters.pop();
+        emit(')', i);
+      }
+      if (char === '(') depth += 1;
+      else if (char === ')') depth -= 1;
+      if (
+        depth > 0 &&
+        (value[i - 1] === '(' || value[i - 1] === ';') &&
+        value.startsWith('$filter=', i)
+      ) {
+        emit('$filter=(', i);
+        openFilters.push(depth);
+        i += '$filter='.length - 1;
+        continue;
+      }
+    }
+    emit(char === '%' ? '%25' : char === '&' ? '%26' : char, i);
+  }
+  // An unclosed filter is a syntax error either way; left open, the parser says so.
+  return { text, origins };
 }
 
 function decodeFromParser(text: string): string {
   return text.replace(/%2([56])/g, (_match, digit) => (digit === '5' ? '%' : '&'));
-}
-
-/** The position in `original` of position `encoded` in its encoded form. */
-function originalPosition(original: string, encoded: number): number {
-  let position = 0;
-  for (let i = 0; i < original.length; i++) {
-    if (position >= encoded) return i;
-    position += original[i] === '%' || original[i] === '&' ? 3 : 1;
-  }
-  return original.length;
 }
 
 /** What the parser returns: a token tree. */
@@ -354,15 +393,16 @@ function runParser(
   prefix: string,
   parse: (text: string) => unknown,
 ): Node {
+  const input = encodeForParser(value, option === '$expand');
   try {
-    return asNode(parse(prefix + encodeForParser(value)));
+    return asNode(parse(prefix + input.text));
   } catch (error) {
     if (error instanceof ODataQueryError) throw error;
     const message = error instanceof Error ? error.message : '';
     const match = /^Unexpected character at (\d+)$/.exec(message);
     const at = match ? Number(match[1]) - prefix.length : -1;
     if (at >= 0) {
-      const position = originalPosition(value, at);
+      const position = input.origins[at] ?? value.length;
       if (position < value.length) {
         throw new ODataQueryError(
           `${option} could not be parsed near position ${position} (at ${excerpt(value.slice(position), 20)})`,
@@ -467,11 +507,17 @@ const NESTED_OPTION_NAMES: Record<string, string> = {
   Search: '$search',
 };
 
-function parseExpand(value: string, scope: Scope, maxDepth: number): ExpandItem[] {
-  return expandItems(parseOption('$expand', value, 'Expand'), scope, 1, maxDepth);
+function parseExpand(value: string, scope: Scope, settings: Required<ParseSettings>): ExpandItem[] {
+  return expandItems(parseOption('$expand', value, 'Expand'), scope, 1, settings);
 }
 
-function expandItems(expand: Node, scope: Scope, depth: number, maxDepth: number): ExpandItem[] {
+function expandItems(
+  expand: Node,
+  scope: Scope,
+  depth: number,
+  settings: Required<ParseSettings>,
+): ExpandItem[] {
+  const maxDepth = settings.maxExpansionDepth;
   if (depth > maxDepth) {
     throw new ODataQueryError(
       `$expand is nested too deeply: at most ${maxDepth} levels are allowed (the MaxExpansionDepth setting)`,
@@ -514,25 +560,46 @@ function expandItems(expand: Node, scope: Scope, depth: number, maxDepth: number
           options.select = selectItems(option, nested);
           break;
         case 'Expand':
-          options.expand = expandItems(option, nested, depth + 1, maxDepth);
+          options.expand = expandItems(option, nested, depth + 1, settings);
           break;
         case 'Filter':
         case 'OrderBy':
+        case 'Top':
+        case 'Skip':
           if (!navigation.collection) {
             throw new ODataQueryError(
               `${name} inside $expand applies to collections only; ${navigation.name} is a single entity`,
             );
           }
           if (option.type === 'Filter') options.filter = condition(asNode(option.value), nested);
-          else options.orderBy = orderByItems(option, nested);
+          else if (option.type === 'OrderBy') options.orderBy = orderByItems(option, nested);
+          else if (option.type === 'Top') options.top = nestedTop(option, settings.maxTop);
+          else options.skip = nestedSkip(option);
           break;
-        default: // $top, $skip, $count, $levels, $search, ...
+        default: // $count, $levels, $search, ...
           throw new ODataQueryError(`${name} is not supported inside $expand`);
       }
     }
     items.push({ navigation, target, options });
   }
   return items;
+}
+
+/** `$top=N` inside `$expand`: per parent entity, at most maxTop as at the top level. */
+function nestedTop(option: Node, maxTop: number): number {
+  const count = parseCount('$top', decodeFromParser(asNode(option.value).raw));
+  if (count > maxTop) {
+    throw new ODataQueryError(
+      `$top must not exceed ${maxTop} (the maxTop setting), also inside $expand`,
+    );
+  }
+  return count;
+}
+
+function nestedSkip(option: Node): number {
+  const count = parseCount('$skip', decodeFromParser(asNode(option.value).raw));
+  if (count > MAX_SKIP) throw new ODataQueryError(`$skip must not exceed ${MAX_SKIP}`);
+  return count;
 }
 
 /** `ExpandPath [EntityNavigationProperty {name}]`: one navigation of the scope's set. */

@@ -112,15 +112,15 @@ export class ODataService {
     return json;
   }
 
-  private filteredQuery(set: EntitySetModel, options: QueryOptions, scope?: Scope) {
-    const query = this.dataSource.getRepository(set.entity).createQueryBuilder('e');
+  private filteredQuery(set: EntitySetModel, options: QueryOptions, scope?: Scope, alias = 'e') {
+    const query = this.dataSource.getRepository(set.entity).createQueryBuilder(alias);
     if (options.filter) {
-      const condition = filterToSql(options.filter, 'e');
+      const condition = filterToSql(options.filter, alias);
       query.where(`(${condition.sql})`, condition.params);
     }
     if (scope) {
       const values = Array.isArray(scope.value) ? scope.value : [scope.value];
-      query.andWhere(`e.${scope.property.field} = ANY(:scope)`, { scope: values });
+      query.andWhere(`${alias}.${scope.property.field} = ANY(:scope)`, { scope: values });
     }
     return query;
   }
@@ -130,20 +130,58 @@ export class ODataService {
     options: QueryOptions,
     scope?: Scope,
   ): SelectQueryBuilder<object> {
-    const query = this.filteredQuery(set, options, scope);
+    return this.selectInOrder(set, options, this.filteredQuery(set, options, scope));
+  }
+
+  /** Selects what is needed from `e`, in the requested order. */
+  private selectInOrder(
+    set: EntitySetModel,
+    options: QueryOptions,
+    query: SelectQueryBuilder<object>,
+  ): SelectQueryBuilder<object> {
     query.select(this.fieldsToRead(set, options).map((p) => `e.${p.field}`));
-    const key = keyProperty(set);
-    for (const { property, descending } of options.orderBy) {
-      // OData: nulls come first in ascending order and last in descending order.
-      query.addOrderBy(
-        `e.${property.field}`,
-        descending ? 'DESC' : 'ASC',
-        descending ? 'NULLS LAST' : 'NULLS FIRST',
-      );
+    for (const { field, direction, nulls } of sortKeys(set, options)) {
+      query.addOrderBy(`e.${field}`, direction, nulls);
     }
-    // The key last, so that pages are stable whatever else the order is.
-    if (!options.orderBy.some((o) => o.property === key)) query.addOrderBy(`e.${key.field}`, 'ASC');
     return query;
+  }
+
+  /**
+   * The related entities of an expansion with `$top`/`$skip`, which count per parent entity:
+   * the rows are numbered within each parent in the expansion's order (`ROW_NUMBER() OVER
+   * (PARTITION BY` the join key`)`) and those numbered skip+1 to skip+top kept. Still one
+   * statement for all the parents.
+   */
+  private pagedPerParent(
+    set: EntitySetModel,
+    options: QueryOptions,
+    scope: Scope,
+  ): SelectQueryBuilder<object> {
+    const key = keyProperty(set);
+    const order = sortKeys(set, options)
+      .map(({ field, direction, nulls }) => `r.${field} ${direction} ${nulls ?? ''}`.trim())
+      .join(', ');
+    const numbered = this.filteredQuery(set, options, scope, 'r')
+      .select(`r.${key.field}`, 'entity_key')
+      .addSelect(
+        `ROW_NUMBER() OVER (PARTITION BY r.${scope.property.field} ORDER BY ${order})`,
+        'position',
+      );
+    const skip = options.skip ?? 0;
+    const upTo = options.top === undefined ? '' : ' AND numbered.position <= :positionEnd';
+    const query = this.dataSource
+      .getRepository(set.entity)
+      .createQueryBuilder('e')
+      .where(
+        `e.${key.field} IN (SELECT numbered.entity_key FROM (${numbered.getQuery()}) numbered` +
+          ` WHERE numbered.position > :positionSkip${upTo})`,
+      )
+      .setParameters({
+        ...numbered.getParameters(),
+        positionSkip: skip,
+        positionEnd: skip + (options.top ?? 0),
+      });
+    return this.selectInOrder(set, options, query);
   }
 
   /** What $select asks for, plus the key and the properties expands join on. */
@@ -173,15 +211,18 @@ export class ODataService {
         ...options,
         select: options.select && [...new Set([...options.select, targetProperty])],
       };
+      const scope = { property: targetProperty, value: keys };
+      const paged = options.top !== undefined || options.skip !== undefined;
       const related =
         keys.length === 0
           ? []
           : this.rowsOf(
               target,
-              await this.selectQuery(target, withJoinKey, {
-                property: targetProperty,
-                value: keys,
-              }).getMany(),
+              await (
+                paged
+                  ? this.pagedPerParent(target, withJoinKey, scope)
+                  : this.selectQuery(target, withJoinKey, scope)
+              ).getMany(),
               withJoinKey,
             );
       await this.expand(related, options.expand);
@@ -243,6 +284,29 @@ function uniqueProperty(constraint: string): string {
   if (constraint.includes('sku')) return 'Sku';
   if (constraint.includes('order_number')) return 'OrderNumber';
   return 'key';
+}
+
+/**
+ * The ORDER BY of a query: the requested properties, then the key, so that pages are stable
+ * whatever else the order is. OData puts nulls first in ascending order, last in descending.
+ */
+function sortKeys(set: EntitySetModel, options: QueryOptions): SortKey[] {
+  const keys = options.orderBy.map(({ property, descending }): SortKey =>
+    descending
+      ? { field: property.field, direction: 'DESC', nulls: 'NULLS LAST' }
+      : { field: property.field, direction: 'ASC', nulls: 'NULLS FIRST' },
+  );
+  const key = keyProperty(set);
+  if (!options.orderBy.some((o) => o.property === key)) {
+    keys.push({ field: key.field, direction: 'ASC' });
+  }
+  return keys;
+}
+
+interface SortKey {
+  field: string;
+  direction: 'ASC' | 'DESC';
+  nulls?: 'NULLS FIRST' | 'NULLS LAST';
 }
 
 export function emptyOptions(): QueryOptions {
