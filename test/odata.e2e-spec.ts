@@ -311,6 +311,23 @@ describe('OData v4 API', () => {
       expect(ids(response.body)).toEqual(expected);
     });
 
+    it('orders by functions of properties', async () => {
+      const response = await get(
+        '/odata/v1/Orders?$orderby=year(CreatedOnUtc) desc,month(CreatedOnUtc),round(OrderTotal) desc&$top=60',
+      ).expect(200);
+      const expected = await sqlIds(
+        "SELECT id FROM orders ORDER BY to_char(created_on_utc AT TIME ZONE 'UTC', 'YYYY') DESC, to_char(created_on_utc AT TIME ZONE 'UTC', 'MM'), round(order_total) DESC, id LIMIT 60",
+      );
+      expect(ids(response.body)).toEqual(expected);
+      const nested = await get(
+        '/odata/v1/Customers(42)?$expand=Orders($orderby=day(CreatedOnUtc) desc;$top=2;$select=Id)',
+      ).expect(200);
+      const latest = await sqlIds(
+        "SELECT id FROM orders WHERE customer_id = 42 ORDER BY to_char(created_on_utc AT TIME ZONE 'UTC', 'DD') DESC, id LIMIT 2",
+      );
+      expect(nested.body.Orders.map((o: { Id: number }) => o.Id)).toEqual(latest);
+    });
+
     it('puts nulls first in ascending order', async () => {
       const response = await get(
         '/odata/v1/Customers?$orderby=Company&$top=3&$select=Company',

@@ -63,6 +63,23 @@ const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const INT32_MIN = -2147483648;
 const INT32_MAX = 2147483647;
 
+/** `${alias}.${field}`, which TypeORM turns into the quoted column. */
+function columnSql(property: EdmProperty, alias: string): string {
+  if (!IDENTIFIER.test(alias)) throw new TypeError(`Invalid alias ${alias}`);
+  if (!IDENTIFIER.test(property.field)) throw new TypeError(`Invalid field ${property.field}`);
+  return `${alias}.${property.field}`;
+}
+
+/**
+ * A value expression (a property, or functions of one) as SQL over `alias`: for `$filter` and
+ * `$orderby`. Only model names and fixed function names, never request text.
+ */
+export function valueToSql(expression: ValueExpression, alias: string): string {
+  return expression.kind === 'property'
+    ? columnSql(expression.property, alias)
+    : FUNCTION_SQL[expression.fn](valueToSql(expression.argument, alias));
+}
+
 /**
  * Renders a checked filter (from `parseQueryOptions`) as a PostgreSQL condition for a TypeORM
  * query builder: columns as `${alias}.${property.field}` (TypeORM quotes them), every literal as
@@ -90,16 +107,8 @@ export function filterToSql(
     return `:${name}`;
   };
 
-  const column = (property: EdmProperty): string => {
-    if (!IDENTIFIER.test(property.field)) throw new TypeError(`Invalid field ${property.field}`);
-    return `${alias}.${property.field}`;
-  };
-
-  /** A property's column, or the functions applied to it around that column. */
-  const valueSql = (expression: ValueExpression): string =>
-    expression.kind === 'property'
-      ? column(expression.property)
-      : FUNCTION_SQL[expression.fn](valueSql(expression.argument));
+  const column = (property: EdmProperty): string => columnSql(property, alias);
+  const valueSql = (expression: ValueExpression): string => valueToSql(expression, alias);
 
   /**
    * Adds `AND column IS NOT NULL` for each nullable property the values are computed from, so

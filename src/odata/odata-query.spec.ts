@@ -100,7 +100,7 @@ describe('parseQueryOptions: the options', () => {
     });
     expect(options).toEqual({
       filter: { kind: 'boolean', property: prop(customers, 'Active') },
-      orderBy: [{ property: prop(customers, 'LastName'), descending: true }],
+      orderBy: [{ value: property(customers, 'LastName'), descending: true }],
       top: 10,
       skip: 20,
       count: true,
@@ -315,9 +315,9 @@ describe('$select', () => {
 describe('$orderby', () => {
   it('reads several keys with asc/desc, ascending by default', () => {
     expect(parse({ $orderby: 'LastName asc, FirstName desc,Id' }).orderBy).toEqual([
-      { property: prop(customers, 'LastName'), descending: false },
-      { property: prop(customers, 'FirstName'), descending: true },
-      { property: prop(customers, 'Id'), descending: false },
+      { value: property(customers, 'LastName'), descending: false },
+      { value: property(customers, 'FirstName'), descending: true },
+      { value: property(customers, 'Id'), descending: false },
     ]);
   });
 
@@ -332,13 +332,34 @@ describe('$orderby', () => {
     expect(rejected({ $orderby: 'Customer/LastName' }, orders)).toContain("'Customer/LastName'");
   });
 
-  it('refuses expressions, naming them', () => {
-    expect(rejected({ $orderby: 'tolower(FirstName)' })).toContain("'tolower(FirstName)'");
+  it('reads functions of a property', () => {
+    expect(
+      parse({ $orderby: 'tolower(LastName),year(CreatedOnUtc) desc,LastName' }).orderBy,
+    ).toEqual([
+      {
+        value: { kind: 'call', fn: 'tolower', argument: property(customers, 'LastName') },
+        descending: false,
+      },
+      {
+        value: { kind: 'call', fn: 'year', argument: property(customers, 'CreatedOnUtc') },
+        descending: true,
+      },
+      { value: property(customers, 'LastName'), descending: false },
+    ]);
+  });
+
+  it('refuses other expressions, naming them', () => {
+    expect(rejected({ $orderby: 'concat(FirstName,LastName)' })).toContain("'concat'");
+    expect(rejected({ $orderby: 'year(LastName)' })).toContain('year takes an Edm.DateTimeOffset');
+    expect(rejected({ $orderby: "contains(LastName,'x')" })).toContain('$orderby');
     expect(rejected({ $orderby: 'Id add 1' })).toContain('$orderby');
   });
 
-  it('refuses the same property twice', () => {
+  it('refuses the same property or expression twice', () => {
     expect(rejected({ $orderby: 'Id,Id desc' })).toContain("'Id' appears more than once");
+    expect(rejected({ $orderby: 'tolower(LastName) desc,tolower(LastName)' })).toContain(
+      "'tolower(LastName)' appears more than once",
+    );
   });
 
   it.each([
@@ -377,7 +398,7 @@ describe('$expand', () => {
     expect(item.target).toBe(orders);
     expect(item.options).toEqual({
       select: [prop(orders, 'Id'), prop(orders, 'OrderTotal')],
-      orderBy: [{ property: prop(orders, 'Id'), descending: true }],
+      orderBy: [{ value: property(orders, 'Id'), descending: true }],
       filter: {
         kind: 'compare',
         operator: 'gt',

@@ -99,7 +99,8 @@ export type FilterExpression =
   | { kind: 'boolean'; property: EdmProperty };
 
 export interface OrderByItem {
-  property: EdmProperty;
+  /** A property, or a function of one (`tolower(LastName)`). */
+  value: ValueExpression;
   descending: boolean;
 }
 
@@ -475,19 +476,23 @@ function orderByItems(orderBy: Node, scope: Scope): OrderByItem[] {
     if (item.type !== 'OrderByItem') throw unsupported(item, scope);
     let expression = asNode(member(item, 'expr'));
     while (expression.type === 'CommonExpression') expression = asNode(expression.value);
-    const name = expression.type === 'FirstMemberExpression' ? memberName(expression) : undefined;
-    if (name === undefined) {
-      throw new ODataQueryError(
-        `Only property names can be used in ${where(scope)}; ${excerpt(expression.raw)} is not supported`,
-      );
+    let value: ValueExpression;
+    if (expression.type === 'MethodCallExpression') {
+      value = valueCall(expression, scope);
+    } else {
+      const name = expression.type === 'FirstMemberExpression' ? memberName(expression) : undefined;
+      if (name === undefined) {
+        throw new ODataQueryError(
+          `Only properties and functions of one can be used in ${where(scope)}; ${excerpt(decodeFromParser(expression.raw))} is not supported`,
+        );
+      }
+      value = { kind: 'property', property: findProperty(name, scope) };
     }
-    const property = findProperty(name, scope);
-    if (items.some((existing) => existing.property === property)) {
-      throw new ODataQueryError(
-        `Property '${property.name}' appears more than once in ${where(scope)}`,
-      );
+    const text = expressionText(value);
+    if (items.some((existing) => expressionText(existing.value) === text)) {
+      throw new ODataQueryError(`${named(value, true)} appears more than once in ${where(scope)}`);
     }
-    items.push({ property, descending: member(item, 'direction') === -1 });
+    items.push({ value, descending: member(item, 'direction') === -1 });
   }
   return items;
 }

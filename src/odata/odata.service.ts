@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError, SelectQueryBuilder } from 'typeorm';
 import { EdmProperty, EntitySetModel, keyProperty } from './edm-model';
 import { entityFieldsFromBody, WriteMode } from './odata-body';
-import { filterToSql } from './odata-filter-sql';
+import { filterToSql, valueToSql } from './odata-filter-sql';
 import { ExpandItem, QueryOptions } from './odata-query';
 import { Row, toJsonValue, toRow } from './odata-row';
 
@@ -140,8 +140,8 @@ export class ODataService {
     query: SelectQueryBuilder<object>,
   ): SelectQueryBuilder<object> {
     query.select(this.fieldsToRead(set, options).map((p) => `e.${p.field}`));
-    for (const { field, direction, nulls } of sortKeys(set, options)) {
-      query.addOrderBy(`e.${field}`, direction, nulls);
+    for (const { sql, direction, nulls } of sortKeys(set, options, 'e')) {
+      query.addOrderBy(sql, direction, nulls);
     }
     return query;
   }
@@ -158,8 +158,8 @@ export class ODataService {
     scope: Scope,
   ): SelectQueryBuilder<object> {
     const key = keyProperty(set);
-    const order = sortKeys(set, options)
-      .map(({ field, direction, nulls }) => `r.${field} ${direction} ${nulls ?? ''}`.trim())
+    const order = sortKeys(set, options, 'r')
+      .map(({ sql, direction, nulls }) => `${sql} ${direction} ${nulls ?? ''}`.trim())
       .join(', ');
     const numbered = this.filteredQuery(set, options, scope, 'r')
       .select(`r.${key.field}`, 'entity_key')
@@ -290,21 +290,22 @@ function uniqueProperty(constraint: string): string {
  * The ORDER BY of a query: the requested properties, then the key, so that pages are stable
  * whatever else the order is. OData puts nulls first in ascending order, last in descending.
  */
-function sortKeys(set: EntitySetModel, options: QueryOptions): SortKey[] {
-  const keys = options.orderBy.map(({ property, descending }): SortKey =>
+function sortKeys(set: EntitySetModel, options: QueryOptions, alias: string): SortKey[] {
+  const keys = options.orderBy.map(({ value, descending }): SortKey =>
     descending
-      ? { field: property.field, direction: 'DESC', nulls: 'NULLS LAST' }
-      : { field: property.field, direction: 'ASC', nulls: 'NULLS FIRST' },
+      ? { sql: valueToSql(value, alias), direction: 'DESC', nulls: 'NULLS LAST' }
+      : { sql: valueToSql(value, alias), direction: 'ASC', nulls: 'NULLS FIRST' },
   );
   const key = keyProperty(set);
-  if (!options.orderBy.some((o) => o.property === key)) {
-    keys.push({ field: key.field, direction: 'ASC' });
+  if (!options.orderBy.some((o) => o.value.kind === 'property' && o.value.property === key)) {
+    keys.push({ sql: `${alias}.${key.field}`, direction: 'ASC' });
   }
   return keys;
 }
 
 interface SortKey {
-  field: string;
+  /** A column or an expression over one, with the query's alias. */
+  sql: string;
   direction: 'ASC' | 'DESC';
   nulls?: 'NULLS FIRST' | 'NULLS LAST';
 }
