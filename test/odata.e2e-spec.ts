@@ -387,6 +387,46 @@ describe('OData v4 API', () => {
   });
 
   describe('single entities and navigation', () => {
+    it('reads one property, and its raw value with /$value', async () => {
+      const [row] = await t.db.query<{ email: string; price: string; published: boolean }>(
+        'SELECT c.email, p.price, p.published FROM customers c, products p WHERE c.id = 42 AND p.id = 5',
+      );
+      const email = await get('/odata/v1/Customers(42)/Email').expect(200);
+      expect(email.headers['content-type']).toMatch(/^application\/json/);
+      expect(email.body).toEqual({
+        '@odata.context': expect.stringMatching(/\/odata\/v1\/\$metadata#Customers\(42\)\/Email$/),
+        value: row.email,
+      });
+      const price = await get('/odata/v1/Products(5)/Price').expect(200);
+      expect(price.body.value).toBe(Number(row.price));
+      const raw = await get('/odata/v1/Customers(42)/Email/$value').expect(200);
+      expect(raw.headers['content-type']).toMatch(/^text\/plain/);
+      expect(raw.text).toBe(row.email);
+      const flag = await get('/odata/v1/Products(5)/Published/$value').expect(200);
+      expect(flag.text).toBe(String(row.published));
+      const created = await get('/odata/v1/Customers(42)/CreatedOnUtc/$value').expect(200);
+      expect(created.text).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    });
+
+    it('answers a null property with 204, and unknown entities and names with 404', async () => {
+      const [{ id }] = await t.db.query<{ id: number }>(
+        'SELECT min(id) AS id FROM customers WHERE company IS NULL',
+      );
+      const nullProperty = await get(`/odata/v1/Customers(${id})/Company`).expect(204);
+      expect(nullProperty.text).toBe('');
+      await get(`/odata/v1/Customers(${id})/Company/$value`).expect(204);
+      const missing = await get('/odata/v1/Customers(999999)/Email').expect(404);
+      expect(missing.body.error.code).toBe('NotFound');
+      await get('/odata/v1/Customers(999999)/Email/$value').expect(404);
+      await get('/odata/v1/Customers(42)/Nickname').expect(404);
+      await get('/odata/v1/Customers(42)/Nickname/$value').expect(404);
+      await get('/odata/v1/Customers(42)/Orders/$value').expect(404);
+      await get('/odata/v1/Customers/Email').expect(404);
+      const option = await get('/odata/v1/Customers(42)/Email?$select=Id').expect(400);
+      expect(option.body.error.code).toBe('InvalidQuery');
+      await get('/odata/v1/Customers(42)/Email?$format=json').expect(200);
+    });
+
     it('reads Customers(42) and Customers(Id=42)', async () => {
       const response = await get('/odata/v1/Customers(42)').expect(200);
       expect(response.body['@odata.context']).toMatch(/#Customers\/\$entity$/);

@@ -21,7 +21,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app-config';
 import { rememberedSettings } from '../settings/request-settings';
 import { SettingsService } from '../settings/settings.service';
-import { EdmNavigation, ENTITY_SETS, EntitySetModel, findEntitySet } from './edm-model';
+import {
+  EdmNavigation,
+  EdmProperty,
+  ENTITY_SETS,
+  EntitySetModel,
+  findEntitySet,
+} from './edm-model';
 import { metadataDocument } from './odata-metadata';
 import { ODataQueryError, parseQueryOptions, QueryOptions } from './odata-query';
 import { Row } from './odata-row';
@@ -36,6 +42,8 @@ const INT32_MAX = 2_147_483_647;
 /** The options OData allows on a single entity, and on a `/$count` segment. */
 const SINGLE_ENTITY_OPTIONS = new Set(['$select', '$expand']);
 const COUNT_OPTIONS = new Set(['$filter']);
+/** A property or its raw value takes no system query option (but `$format`). */
+const NO_OPTIONS = new Set<string>();
 /** `$format` values that name the one format served: JSON. */
 const JSON_FORMAT = /^(json|application\/json(;.*)?)$/i;
 
@@ -44,7 +52,7 @@ type ODataQueryString = Record<string, unknown>;
 /**
  * The OData v4 service (minimal metadata JSON): the service document, `$metadata`, and for
  * every entity set list, count, read, create, update (PATCH), replace (PUT) and delete, plus
- * navigation from an entity. The guard asks `read` for GET and `write` for the rest.
+ * navigation from an entity and an entity's single property (`/Name`, `/Name/$value`). The guard asks `read` for GET and `write` for the rest.
  */
 @Controller('odata/v1')
 export class ODataController {
@@ -119,6 +127,21 @@ export class ODataController {
     );
   }
 
+  /** The raw value of a property, as text; 204 when it is null. */
+  @Get(':resource/:property/$value')
+  async propertyValue(
+    @Param('resource') resource: string,
+    @Param('property') name: string,
+    @Query() query: ODataQueryString,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string | undefined> {
+    const { value } = await this.readProperty(resource, name, '/$value', query, request, reply);
+    if (value === null) return undefined;
+    reply.header('Content-Type', 'text/plain; charset=utf-8');
+    return String(value);
+  }
+
   @Get(':resource/:navigation')
   async navigate(
     @Param('resource') resource: string,
@@ -127,6 +150,9 @@ export class ODataController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
+    if (isStructuralProperty(resource, name)) {
+      return this.property(resource, name, query, request, reply);
+    }
     const { set, key, navigation } = parseNavigation(resource, name);
     const target = findEntitySet(navigation.target)!;
     reply.header('Content-Type', JSON_TYPE);
@@ -183,6 +209,54 @@ export class ODataController {
     const { set, key } = parseResource(resource);
     if (key === undefined) throw methodNotAllowed('DELETE', 'an entity set');
     if (!(await this.odata.remove(set, key))) throw notFound(set, key);
+  }
+
+  /** `Customers(42)/Company`: `{"@odata.context", "value"}`, or 204 when the value is null. */
+  private async property(
+    resource: string,
+    name: string,
+    query: ODataQueryString,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) {
+    const { set, key, property, value } = await this.readProperty(
+      resource,
+      name,
+      '',
+      query,
+      request,
+      reply,
+    );
+    if (value === null) return undefined;
+    reply.header('Content-Type', JSON_TYPE);
+    return {
+      '@odata.context': `${serviceRoot(request)}/$metadata#${set.name}(${key})/${property.name}`,
+      value,
+    };
+  }
+
+  /**
+   * One property of an entity in its JSON form (null already answered 204); 404 when the
+   * entity or the property is missing. `suffix` completes the path in the 404's message.
+   */
+  private async readProperty(
+    resource: string,
+    name: string,
+    suffix: string,
+    query: ODataQueryString,
+    request: FastifyRequest,
+    reply: FastifyReply,
+  ) {
+    const { set, key, property } = parseProperty(resource, name, `${resource}/${name}${suffix}`);
+    this.options(set, query, request, NO_OPTIONS);
+    const options: QueryOptions = { ...emptyOptions(), select: [property] };
+    const row = await this.odata.get(set, key, options);
+    if (!row) throw notFound(set, key);
+    // The JSON form of the model's types: a string, number or boolean, or null.
+    const value = this.odata.serialize(set, row, options)[property.name] as
+      string | number | boolean | null;
+    if (value === null) reply.status(HttpStatus.NO_CONTENT);
+    return { set, key, property, value };
   }
 
   /** 204 as OData answers by default; 200 with the entity for `Prefer: return=representation`. */
@@ -303,6 +377,23 @@ function parseResource(resource: string): { set: EntitySetModel; key?: number } 
   const key = Number(match[2]);
   if (key > INT32_MAX) throw notFound(set, key);
   return { set, key };
+}
+
+function isStructuralProperty(resource: string, name: string): boolean {
+  const set = findEntitySet(RESOURCE.exec(resource)?.[1] ?? '');
+  return set?.properties.some((p) => p.name === name) ?? false;
+}
+
+/** `Customers(42)/Company`: an entity and one of its structural properties. */
+function parseProperty(
+  resource: string,
+  name: string,
+  path: string,
+): { set: EntitySetModel; key: number; property: EdmProperty } {
+  const { set, key } = parseResource(resource);
+  const property = set.properties.find((p) => p.name === name);
+  if (key === undefined || !property) throw noResource(path);
+  return { set, key, property };
 }
 
 /** `Customers(42)/Orders`: an entity and one of its navigation properties. */
