@@ -513,6 +513,25 @@ describe('OData v4 API', () => {
       expect(cut).toBeGreaterThan(0);
     });
 
+    it("counts each parent's related entities with a nested $count, before $top", async () => {
+      const response = await get(
+        '/odata/v1/Customers?$filter=Id le 30&$select=Id' +
+          "&$expand=Orders($count=true;$filter=OrderStatus eq 'Complete';$top=1;$select=Id)",
+      ).expect(200);
+      const counts = await t.db.query<{ id: number; n: string }>(
+        "SELECT c.id, count(o.id) AS n FROM customers c LEFT JOIN orders o ON o.customer_id = c.id AND o.order_status = 'Complete' WHERE c.id <= 30 GROUP BY c.id ORDER BY c.id",
+      );
+      expect(
+        response.body.value.map((c: Record<string, unknown>) => [c.Id, c['Orders@odata.count']]),
+      ).toEqual(counts.map(({ id, n }) => [id, Number(n)]));
+      expect(counts.some(({ n }) => Number(n) > 1)).toBe(true);
+      expect(counts.some(({ n }) => Number(n) === 0)).toBe(true);
+      const first = response.body.value[0] as Record<string, unknown>;
+      expect(Object.keys(first)).toEqual(['Id', 'Orders@odata.count', 'Orders']);
+      const without = await get('/odata/v1/Customers(1)?$expand=Orders($count=false)').expect(200);
+      expect(without.body).not.toHaveProperty(['Orders@odata.count']);
+    });
+
     it('pages an expansion with $top alone, $skip alone and $top=0, under a single entity', async () => {
       const all = await sqlIds('SELECT id FROM orders WHERE customer_id = 42 ORDER BY id');
       expect(all.length).toBeGreaterThan(2);
@@ -564,6 +583,9 @@ describe('OData v4 API', () => {
         await get('/odata/v1/Customers?$top=100&$expand=Orders($top=1;$expand=Customer)').expect(
           200,
         );
+        expect(recorder.statements).toHaveLength(3);
+        recorder.statements.length = 0;
+        await get('/odata/v1/Customers?$top=100&$expand=Orders($count=true;$top=1)').expect(200);
         expect(recorder.statements).toHaveLength(3);
       } finally {
         recorder.stop();

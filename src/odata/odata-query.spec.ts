@@ -545,8 +545,17 @@ describe('$expand', () => {
     expect(rejected({ $expand: 'Customer($skip=1)' }, orders)).toContain('collections only');
   });
 
+  it('reads a nested $count on a collection', () => {
+    expect(parse({ $expand: 'Orders($count=true;$top=1)' }).expand[0].options).toMatchObject({
+      count: true,
+      top: 1,
+    });
+    expect(parse({ $expand: 'Orders($count=false)' }).expand[0].options.count).toBe(false);
+    expect(rejected({ $expand: 'Customer($count=true)' }, orders)).toContain('collections only');
+    expect(rejected({ $expand: 'Orders($count=yes)' })).toContain('$expand');
+  });
+
   it.each([
-    ['$count=true', '$count'],
     ['$levels=2', '$levels'],
     ['$search=blue', '$search'],
   ])('refuses the nested option %s', (option, name) => {

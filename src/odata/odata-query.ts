@@ -108,8 +108,8 @@ export interface ExpandItem {
   navigation: EdmNavigation;
   target: EntitySetModel;
   /**
-   * Inside an expansion, filter, orderBy, top and skip (per parent entity, collections only),
-   * select and expand; never count.
+   * Inside an expansion, filter, orderBy, top, skip and count (per parent entity, collections
+   * only), select and expand.
    */
   options: QueryOptions;
 }
@@ -571,6 +571,7 @@ function expandItems(
         case 'OrderBy':
         case 'Top':
         case 'Skip':
+        case 'InlineCount':
           if (!navigation.collection) {
             throw new ODataQueryError(
               `${name} inside $expand applies to collections only; ${navigation.name} is a single entity`,
@@ -579,9 +580,10 @@ function expandItems(
           if (option.type === 'Filter') options.filter = condition(asNode(option.value), nested);
           else if (option.type === 'OrderBy') options.orderBy = orderByItems(option, nested);
           else if (option.type === 'Top') options.top = nestedTop(option, settings.maxTop);
-          else options.skip = nestedSkip(option);
+          else if (option.type === 'Skip') options.skip = nestedSkip(option);
+          else options.count = asNode(option.value).raw === 'true';
           break;
-        default: // $count, $levels, $search, ...
+        default: // $levels, $search, ...
           throw new ODataQueryError(`${name} is not supported inside $expand`);
       }
     }

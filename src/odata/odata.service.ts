@@ -23,7 +23,7 @@ export interface Scope {
 /**
  * Runs OData requests against PostgreSQL through TypeORM query builders. A list is one
  * statement, plus one for `$count`; each `$expand` level adds one statement for all parents
- * together (`= ANY(:keys)`), never one per parent. Every value is a bound parameter and every
+ * together (`= ANY(:keys)`), plus one for a nested `$count`, never one per parent. Every value is a bound parameter and every
  * identifier comes from the model.
  */
 @Injectable()
@@ -102,6 +102,8 @@ export class ODataService {
       json[property.name] = toJsonValue(property, row[property.name]);
     }
     for (const item of options.expand) {
+      const countKey = `${item.navigation.name}@odata.count`;
+      if (item.options.count) json[countKey] = row[countKey] ?? 0;
       const related = row[item.navigation.name] as Row | Row[] | null;
       json[item.navigation.name] = Array.isArray(related)
         ? related.map((r) => this.serialize(item.target, r, item.options))
@@ -226,6 +228,19 @@ export class ODataService {
               withJoinKey,
             );
       await this.expand(related, options.expand);
+      if (options.count && keys.length > 0) {
+        // OData's `Orders@odata.count`: all the related rows the nested filter selects, as
+        // `$count=true` counts at the top level, whatever $top and $skip cut.
+        const counts = await this.filteredQuery(target, options, scope)
+          .select(`e.${targetProperty.field}`, 'parent')
+          .addSelect('COUNT(*)', 'n')
+          .groupBy(`e.${targetProperty.field}`)
+          .getRawMany<{ parent: unknown; n: string }>();
+        const byParent = new Map(counts.map(({ parent, n }) => [parent, Number(n)]));
+        for (const row of rows) {
+          row[`${navigation.name}@odata.count`] = byParent.get(row[navigation.sourceProperty]) ?? 0;
+        }
+      }
       const byKey = new Map<unknown, Row[]>();
       for (const r of related) {
         const k = r[navigation.targetProperty];
