@@ -235,6 +235,30 @@ describe('OData v4 API', () => {
         [],
       ],
       [
+        'any with a predicate',
+        'Customers?$filter=Orders/any(o:o/OrderTotal gt 990)',
+        'SELECT DISTINCT customer_id AS id FROM orders WHERE order_total > 990',
+        [],
+      ],
+      [
+        'any() and not',
+        'Customers?$filter=not Orders/any()',
+        'SELECT id FROM customers c WHERE NOT EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id)',
+        [],
+      ],
+      [
+        'all',
+        "Customers?$filter=Orders/all(o:o/OrderStatus ne 'Cancelled')",
+        "SELECT id FROM customers c WHERE id NOT IN (SELECT customer_id FROM orders WHERE order_status = 'Cancelled')",
+        [],
+      ],
+      [
+        'a lambda beside other conditions, with functions inside',
+        "Customers?$filter=Active and Orders/any(o:year(o/CreatedOnUtc) eq 2025 and o/OrderStatus ne 'Cancelled')",
+        "SELECT id FROM customers c WHERE active AND id IN (SELECT customer_id FROM orders WHERE created_on_utc >= '2025-01-01T00:00:00Z' AND created_on_utc < '2026-01-01T00:00:00Z' AND order_status <> 'Cancelled')",
+        [],
+      ],
+      [
         'tolower',
         "Customers?$filter=tolower(LastName) eq 'schmidt'",
         "SELECT id FROM customers WHERE last_name = 'Schmidt'",
@@ -283,10 +307,33 @@ describe('OData v4 API', () => {
       expect(ids(response.body)).toEqual(expected);
     });
 
+    it('counts a customer without orders in not any() and in all()', async () => {
+      // Every demo customer has orders; this one has none.
+      const [{ id }] = await t.db.query<{ id: number }>(
+        "INSERT INTO customers (first_name, last_name, email, active) VALUES ('No', 'Orders', 'no.orders@example.com', true) RETURNING id",
+      );
+      try {
+        const none = await get('/odata/v1/Customers?$filter=not Orders/any()&$select=Id').expect(
+          200,
+        );
+        expect(ids(none.body)).toEqual([id]);
+        const all = await get(
+          "/odata/v1/Customers?$filter=Orders/all(o:o/OrderStatus eq 'No such status')&$select=Id",
+        ).expect(200);
+        expect(ids(all.body)).toEqual([id]);
+        const count = await get('/odata/v1/Customers/$count?$filter=not Orders/any()').expect(200);
+        expect(count.text).toBe('1');
+      } finally {
+        await t.db.query('DELETE FROM customers WHERE id = $1', [id]);
+      }
+    });
+
     it('has cases that select something (the data set covers them)', async () => {
       const response = await get("/odata/v1/Customers?$filter=LastName eq 'O''Brien'").expect(200);
       expect(response.body.value.length).toBeGreaterThan(0);
       for (const filter of [
+        'Customers?$filter=Orders/any(o:o/OrderTotal gt 990)',
+        "Customers?$filter=Orders/all(o:o/OrderStatus ne 'Cancelled')",
         "Customers?$filter=tolower(LastName) eq 'schmidt'",
         "Products?$filter=contains(toupper(Name),'KETTLE')",
         'Customers?$filter=length(trim(LastName)) le 5',

@@ -281,6 +281,41 @@ describe('filterToSql: functions', () => {
   });
 });
 
+describe('filterToSql: any and all', () => {
+  const subquery = (set: EntitySetModel, alias: string, where: string) =>
+    `SELECT 1 FROM ${set.name} ${alias} WHERE ${where}`;
+  const lambdaSql = (filter: string) => filterToSql(expressionOf(filter), 'e', 'f', subquery);
+
+  it('renders any as EXISTS over the related rows, with bound values', () => {
+    expect(lambdaSql('Orders/any(o:o/OrderTotal gt 500)')).toEqual({
+      sql: 'EXISTS (SELECT 1 FROM Orders fl0 WHERE fl0.customerId = e.id AND fl0.orderTotal > :f0)',
+      params: { f0: 500 },
+    });
+    expect(lambdaSql('Orders/any()').sql).toBe(
+      'EXISTS (SELECT 1 FROM Orders fl0 WHERE fl0.customerId = e.id)',
+    );
+  });
+
+  it('renders all as no related row failing the predicate, nulls counting as failures', () => {
+    expect(lambdaSql("Orders/all(o:o/OrderStatus eq 'Complete')").sql).toBe(
+      'NOT EXISTS (SELECT 1 FROM Orders fl0 WHERE fl0.customerId = e.id AND NOT (fl0.orderStatus = :f0))',
+    );
+  });
+
+  it('numbers the aliases of several lambdas and shares the parameters', () => {
+    expect(
+      lambdaSql("Orders/any(o:o/OrderTotal gt 5) and Orders/all(o:o/OrderNumber ne 'x')"),
+    ).toEqual({
+      sql: '(EXISTS (SELECT 1 FROM Orders fl0 WHERE fl0.customerId = e.id AND fl0.orderTotal > :f0) AND NOT EXISTS (SELECT 1 FROM Orders fl1 WHERE fl1.customerId = e.id AND NOT (fl1.orderNumber <> :f1)))',
+      params: { f0: 5, f1: 'x' },
+    });
+  });
+
+  it('needs a subquery renderer', () => {
+    expect(() => filterToSql(expressionOf('Orders/any()'), 'e')).toThrow(TypeError);
+  });
+});
+
 describe('filterToSql: text functions', () => {
   it.each([
     ['contains', '%er%'],

@@ -1,4 +1,4 @@
-import type { EdmProperty } from './edm-model';
+import type { EdmProperty, EntitySetModel } from './edm-model';
 import {
   baseProperty,
   expressionType,
@@ -81,6 +81,13 @@ export function valueToSql(expression: ValueExpression, alias: string): string {
 }
 
 /**
+ * Makes the subquery of a lambda (`any`, `all`): `SELECT 1 FROM <the set's table> <alias> WHERE
+ * <where>`, with `alias.field` in `where` turned into columns as TypeORM does (the service builds
+ * it with a query builder). `where` also names the outer alias, which the outer builder resolves.
+ */
+export type SubqueryRenderer = (set: EntitySetModel, alias: string, where: string) => string;
+
+/**
  * Renders a checked filter (from `parseQueryOptions`) as a PostgreSQL condition for a TypeORM
  * query builder: columns as `${alias}.${property.field}` (TypeORM quotes them), every literal as
  * a named parameter `:${prefix}0`, `:${prefix}1`, ... bound, never inlined. The SQL text is
@@ -90,16 +97,20 @@ export function valueToSql(expression: ValueExpression, alias: string): string {
  * than SQL's unknown, so that `not` flips it the way OData says.
  *
  * `prefix` must not make names that clash with the query's other parameters (`f` and `f1` do:
- * `f10` is both); one prefix per query builder is the simple way.
+ * `f10` is both); one prefix per query builder is the simple way. Lambdas (`Orders/any(...)`)
+ * become `EXISTS (subquery)` with the aliases `${prefix}l0`, `${prefix}l1`, ..., and need
+ * `subquery`.
  */
 export function filterToSql(
   expression: FilterExpression,
   alias: string,
   prefix = 'f',
+  subquery?: SubqueryRenderer,
 ): SqlCondition {
   if (!IDENTIFIER.test(alias)) throw new TypeError(`Invalid alias ${alias}`);
   if (!IDENTIFIER.test(prefix)) throw new TypeError(`Invalid parameter prefix ${prefix}`);
   const params: Record<string, unknown> = {};
+  let lambdas = 0;
 
   const bind = (value: unknown): string => {
     const name = `${prefix}${Object.keys(params).length}`;
@@ -107,40 +118,42 @@ export function filterToSql(
     return `:${name}`;
   };
 
-  const column = (property: EdmProperty): string => columnSql(property, alias);
-  const valueSql = (expression: ValueExpression): string => valueToSql(expression, alias);
-
   /**
    * Adds `AND column IS NOT NULL` for each nullable property the values are computed from, so
    * that a null compares false (every function here gives null exactly for a null argument).
    */
-  const notNull = (sql: string, ...values: ValueExpression[]): string => {
+  const notNull = (at: string, sql: string, ...values: ValueExpression[]): string => {
     const guards = values
       .map(baseProperty)
       .filter((p) => p.nullable)
-      .map((p) => `${column(p)} IS NOT NULL`);
+      .map((p) => `${columnSql(p, at)} IS NOT NULL`);
     return guards.length === 0 ? sql : `(${[sql, ...guards].join(' AND ')})`;
   };
 
-  const compare = (operator: ComparisonOperator, left: Operand, right: Operand): string => {
+  const compare = (
+    at: string,
+    operator: ComparisonOperator,
+    left: Operand,
+    right: Operand,
+  ): string => {
     if (left.kind === 'literal') {
       if (right.kind === 'literal') {
         throw new ODataQueryError('A comparison in $filter must involve a property');
       }
-      return compare(MIRRORED[operator], right, left);
+      return compare(at, MIRRORED[operator], right, left);
     }
-    const field = valueSql(left);
+    const field = valueToSql(left, at);
     const sqlOperator = SQL_OPERATORS[operator];
     if (right.kind !== 'literal') {
-      const other = valueSql(right);
+      const other = valueToSql(right, at);
       if (operator === 'eq') return `${field} IS NOT DISTINCT FROM ${other}`;
       if (operator === 'ne') return `${field} IS DISTINCT FROM ${other}`;
-      return notNull(`${field} ${sqlOperator} ${other}`, left, right);
+      return notNull(at, `${field} ${sqlOperator} ${other}`, left, right);
     }
     const value = right.value;
     const base = baseProperty(left);
     if (value === null) {
-      const guard = column(base);
+      const guard = columnSql(base, at);
       if (operator === 'eq') return `${guard} IS NULL`;
       if (operator === 'ne') return `${guard} IS NOT NULL`;
       throw new ODataQueryError(
@@ -160,22 +173,39 @@ export function filterToSql(
         : bind(value);
     if (operator === 'ne') {
       return base.nullable
-        ? `(${field} <> ${parameter} OR ${column(base)} IS NULL)`
+        ? `(${field} <> ${parameter} OR ${columnSql(base, at)} IS NULL)`
         : `${field} <> ${parameter}`;
     }
-    return notNull(`${field} ${sqlOperator} ${parameter}`, left);
+    return notNull(at, `${field} ${sqlOperator} ${parameter}`, left);
   };
 
-  const render = (node: FilterExpression): string => {
+  /**
+   * any: some related row satisfies the predicate; all: none fails it. The predicate renders
+   * null comparisons as false, so `NOT (predicate)` is true for them, as OData's all wants.
+   */
+  const quantified = (at: string, node: Extract<FilterExpression, { kind: 'lambda' }>): string => {
+    if (!subquery) throw new TypeError('A filter with any or all needs a subquery renderer');
+    const inner = `${prefix}l${lambdas++}`;
+    const link = `${columnSql(node.join.inner, inner)} = ${columnSql(node.join.outer, at)}`;
+    const predicate = node.predicate ? render(node.predicate, inner) : undefined;
+    const where =
+      node.quantifier === 'any'
+        ? [link, predicate].filter(Boolean).join(' AND ')
+        : `${link} AND NOT (${predicate ?? 'true'})`;
+    const exists = `EXISTS (${subquery(node.target, inner, where)})`;
+    return node.quantifier === 'any' ? exists : `NOT ${exists}`;
+  };
+
+  const render = (node: FilterExpression, at: string): string => {
     switch (node.kind) {
       case 'and':
-        return `(${render(node.left)} AND ${render(node.right)})`;
+        return `(${render(node.left, at)} AND ${render(node.right, at)})`;
       case 'or':
-        return `(${render(node.left)} OR ${render(node.right)})`;
+        return `(${render(node.left, at)} OR ${render(node.right, at)})`;
       case 'not':
-        return `NOT (${render(node.operand)})`;
+        return `NOT (${render(node.operand, at)})`;
       case 'compare':
-        return compare(node.operator, node.left, node.right);
+        return compare(at, node.operator, node.left, node.right);
       case 'text': {
         const escaped = node.value.replace(/[\\%_]/g, (char) => `\\${char}`);
         const pattern =
@@ -184,15 +214,21 @@ export function filterToSql(
             : node.fn === 'startswith'
               ? `${escaped}%`
               : `%${escaped}`;
-        return notNull(`${valueSql(node.subject)} LIKE ${bind(pattern)} ESCAPE '\\'`, node.subject);
+        return notNull(
+          at,
+          `${valueToSql(node.subject, at)} LIKE ${bind(pattern)} ESCAPE '\\'`,
+          node.subject,
+        );
       }
       case 'boolean':
-        return notNull(`${column(node.property)} = true`, {
+        return notNull(at, `${columnSql(node.property, at)} = true`, {
           kind: 'property',
           property: node.property,
         });
+      case 'lambda':
+        return quantified(at, node);
     }
   };
 
-  return { sql: render(expression), params };
+  return { sql: render(expression, alias), params };
 }

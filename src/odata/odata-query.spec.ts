@@ -1086,11 +1086,73 @@ describe('$filter: functions of a property', () => {
   });
 });
 
+describe('$filter: any and all', () => {
+  const ordersOf = {
+    navigation: nav(customers, 'Orders'),
+    target: orders,
+    join: { outer: prop(customers, 'Id'), inner: prop(orders, 'CustomerId') },
+  };
+
+  it('reads any and all with a predicate over the related set', () => {
+    expect(filterOf('Orders/any(o:o/OrderTotal gt 500)')).toEqual({
+      kind: 'lambda',
+      quantifier: 'any',
+      ...ordersOf,
+      predicate: {
+        kind: 'compare',
+        operator: 'gt',
+        left: property(orders, 'OrderTotal'),
+        right: literal(500),
+      },
+    });
+    expect(
+      filterOf("Orders/all(x:x/OrderStatus eq 'Complete' or x/OrderTotal lt 10)"),
+    ).toMatchObject({
+      kind: 'lambda',
+      quantifier: 'all',
+      predicate: { kind: 'or' },
+    });
+  });
+
+  it('reads any() and combines lambdas with the rest', () => {
+    expect(filterOf('Orders/any()')).toEqual({ kind: 'lambda', quantifier: 'any', ...ordersOf });
+    expect(filterOf("not Orders/any() and startswith(LastName,'M')")).toMatchObject({
+      kind: 'and',
+      left: { kind: 'not', operand: { kind: 'lambda' } },
+    });
+    expect(
+      filterOf("Orders/any(o:contains(tolower(o/OrderNumber),'so-') and not o/OrderTotal gt 5)"),
+    ).toMatchObject({ predicate: { kind: 'and', right: { kind: 'not' } } });
+  });
+
+  it.each([
+    ["Orders/any(o:OrderStatus eq 'x')", 'name properties through the variable, as in o/Id'],
+    [
+      'Orders/any(o:o/FirstName eq 1)',
+      "Unknown property 'FirstName' in $filter of Orders (inside Orders/any)",
+    ],
+    ['Orders/any(o:x/Id eq 1)', "Only the innermost lambda variable 'o'"],
+    ['Orders/all()', 'could not be parsed'],
+    [
+      'FirstName/any(o:o/Id eq 1)',
+      'a collection navigation property of Customers (such as Orders)',
+    ],
+    ['Orders/any(o:o/Id) eq true', '$filter'],
+    ['Orders/any(o:o/OrderTotal)', "'OrderTotal' is Edm.Decimal, not Edm.Boolean"],
+  ])('refuses %j', (filter, message) => {
+    expect(rejected({ $filter: filter })).toContain(message);
+  });
+
+  it('refuses any on a single-valued navigation', () => {
+    expect(rejected({ $filter: 'Customer/any(c:c/Active)' }, orders)).toContain(
+      'a collection navigation property of Orders',
+    );
+  });
+});
+
 describe('$filter: unsupported constructs are named', () => {
   it.each([
     ["Customer/LastName eq 'x'", "'Customer/LastName'", orders],
-    ['Orders/any(o:o/Id eq 1)', 'any', customers],
-    ['Orders/all(o:o/Id eq 1)', 'all', customers],
     ['Orders/$count gt 1', "'Orders/$count'", customers],
     ['$it/Id eq 1', '$it', customers],
     ["concat(FirstName,'x') eq 'x'", "'concat'", customers],

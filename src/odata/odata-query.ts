@@ -96,7 +96,20 @@ export type FilterExpression =
   /** `contains(subject,'value')`; the subject is an Edm.String property or a call giving one. */
   | { kind: 'text'; fn: TextFunction; subject: ValueExpression; value: string }
   /** A bare Edm.Boolean property used as a condition, e.g. `$filter=Active`. */
-  | { kind: 'boolean'; property: EdmProperty };
+  | { kind: 'boolean'; property: EdmProperty }
+  /**
+   * `Orders/any(o:o/OrderTotal gt 500)`, `Orders/all(o:...)`, `Orders/any()`: whether any (or
+   * every) related entity satisfies `predicate`, a filter over the navigation's target set.
+   */
+  | {
+      kind: 'lambda';
+      quantifier: 'any' | 'all';
+      navigation: EdmNavigation;
+      target: EntitySetModel;
+      /** Related rows: those whose `inner` (of the target) equals this entity's `outer`. */
+      join: { outer: EdmProperty; inner: EdmProperty };
+      predicate?: FilterExpression;
+    };
 
 export interface OrderByItem {
   /** A property, or a function of one (`tolower(LastName)`). */
@@ -241,10 +254,13 @@ interface Scope {
   option: string;
   /** Inside an `$expand` item's parentheses. */
   nested: boolean;
+  /** Inside a lambda (`Orders/any(o:...)`): its variable, through which properties are named. */
+  lambda?: { variable: string; path: string };
 }
 
 function where(scope: Scope): string {
-  return `${scope.option} of ${scope.set.name}${scope.nested ? ' (inside $expand)' : ''}`;
+  const inside = scope.lambda ? ` (inside ${scope.lambda.path})` : '';
+  return `${scope.option} of ${scope.set.name}${scope.nested ? ' (inside $expand)' : ''}${inside}`;
 }
 
 /** A non-negative integer, digits only ($top, $skip). */
@@ -680,10 +696,13 @@ function condition(node: Node, scope: Scope): FilterExpression {
     case 'BoolParenExpression':
     case 'ParenExpression':
     case 'CommonExpression':
+    case 'LambdaPredicateExpression':
       return condition(asNode(node.value), scope);
     case 'MethodCallExpression':
       return textFunction(node, scope);
     case 'FirstMemberExpression': {
+      const quantified = lambda(node, scope);
+      if (quantified) return quantified;
       const property = filterProperty(node, scope);
       if (property.type !== 'Edm.Boolean') {
         throw new ODataQueryError(
@@ -933,8 +952,111 @@ function textFunction(node: Node, scope: Scope): FilterExpression {
   return { kind: 'text', fn, subject: first, value: second.value };
 }
 
+/**
+ * `Navigation/any(v:predicate)`, `Navigation/all(v:predicate)` or `Navigation/any()` on a
+ * collection navigation of the scope's set (`v/Navigation/...` inside a lambda); undefined
+ * when `node` is not a lambda. The predicate names properties through `v` only.
+ */
+function lambda(node: Node, scope: Scope): FilterExpression | undefined {
+  const path = memberPath(node, scope);
+  if (!isNode(path) || path.type !== 'PropertyPathExpression') return undefined;
+  const next = member(path, 'next');
+  if (!isNode(next) || next.type !== 'CollectionPathExpression' || !isNode(next.value)) {
+    return undefined;
+  }
+  const call = next.value;
+  if (call.type !== 'AnyExpression' && call.type !== 'AllExpression') return undefined;
+  const quantifier = call.type === 'AnyExpression' ? 'any' : 'all';
+  const current = member(path, 'current');
+  const name = isNode(current) ? member(current, 'name') : undefined;
+  const navigation = scope.set.navigations.find((candidate) => candidate.name === name);
+  const text = excerpt(decodeFromParser(node.raw));
+  if (!navigation || !navigation.collection) {
+    throw new ODataQueryError(
+      `${quantifier} applies to a collection navigation property of ${scope.set.name} (such as ${scope.set.navigations.find((n) => n.collection)?.name ?? 'none here'}): ${text} in ${where(scope)}`,
+    );
+  }
+  const target = findEntitySet(navigation.target);
+  if (!target) throw new Error(`The model has no entity set ${navigation.target}`);
+  const join = {
+    outer: modelProperty(scope.set, navigation.sourceProperty),
+    inner: modelProperty(target, navigation.targetProperty),
+  };
+  const variableNode = member(call, 'variable');
+  const predicateNode = member(call, 'predicate');
+  if (variableNode === undefined && predicateNode === undefined) {
+    if (quantifier === 'all') {
+      throw new ODataQueryError(`all needs a condition, as in ${navigation.name}/all(x:x/...)`);
+    }
+    return { kind: 'lambda', quantifier, navigation, target, join };
+  }
+  const variable = isNode(variableNode) ? member(variableNode, 'name') : undefined;
+  if (typeof variable !== 'string' || !isNode(predicateNode)) {
+    throw new ODataQueryError(`${text} could not be parsed in ${where(scope)}`);
+  }
+  if (scope.lambda?.variable === variable) {
+    throw new ODataQueryError(
+      `The lambda variable '${variable}' is already in use in ${where(scope)}; choose another name`,
+    );
+  }
+  const inner: Scope = {
+    set: target,
+    option: scope.option,
+    nested: scope.nested,
+    lambda: { variable, path: `${navigation.name}/${quantifier}` },
+  };
+  return {
+    kind: 'lambda',
+    quantifier,
+    navigation,
+    target,
+    join,
+    predicate: condition(predicateNode, inner),
+  };
+}
+
+function modelProperty(set: EntitySetModel, name: string): EdmProperty {
+  const property = set.properties.find((candidate) => candidate.name === name);
+  if (!property) throw new Error(`The model's ${set.name} has no property ${name}`);
+  return property;
+}
+
+/**
+ * The `PropertyPathExpression` of a member expression: `Name` outside a lambda, `v/Name`
+ * inside one (where a name without the variable is refused).
+ */
+function memberPath(node: Node, scope: Scope): Node | undefined {
+  const value = node.value;
+  if (!scope.lambda) {
+    if (!isNode(value) || value.type !== 'MemberExpression') return undefined;
+    return isNode(value.value) ? value.value : undefined;
+  }
+  const { variable } = scope.lambda;
+  const parts: unknown[] = Array.isArray(value) ? value : [];
+  const [head, memberExpression] = parts;
+  if (parts.length !== 2 || !isNode(head) || !isNode(memberExpression)) {
+    throw new ODataQueryError(
+      `Inside ${scope.lambda.path}, name properties through the variable, as in ${variable}/Id: ${excerpt(decodeFromParser(node.raw))} in ${where(scope)}`,
+    );
+  }
+  if (head.type !== 'LambdaVariableExpression' || member(head, 'name') !== variable) {
+    throw new ODataQueryError(
+      `Only the innermost lambda variable '${variable}' can be used in ${where(scope)}: ${excerpt(decodeFromParser(node.raw))}`,
+    );
+  }
+  if (memberExpression.type !== 'MemberExpression') return undefined;
+  return isNode(memberExpression.value) ? memberExpression.value : undefined;
+}
+
 /** The one name of `FirstMemberExpression > MemberExpression > PropertyPathExpression > ODataIdentifier`. */
-function memberName(node: Node): string | undefined {
+function memberName(node: Node, scope?: Scope): string | undefined {
+  if (scope?.lambda) {
+    const path = memberPath(node, scope);
+    const identifier = path?.value;
+    if (!isNode(identifier) || identifier.type !== 'ODataIdentifier') return undefined;
+    const name = member(identifier, 'name');
+    return typeof name === 'string' ? name : undefined;
+  }
   const memberExpression = node.value;
   if (!isNode(memberExpression) || memberExpression.type !== 'MemberExpression') return undefined;
   const path = memberExpression.value;
@@ -947,12 +1069,12 @@ function memberName(node: Node): string | undefined {
 
 /** A property named in $filter: a simple name of the scope's set, nothing else. */
 function filterProperty(node: Node, scope: Scope): EdmProperty {
-  const name = memberName(node);
+  const name = memberName(node, scope);
   if (name !== undefined) return findProperty(name, scope);
   const text = excerpt(decodeFromParser(node.raw));
   if (hasType(node, ['AnyExpression', 'AllExpression'])) {
     throw new ODataQueryError(
-      `Lambda operators (any, all) are not supported: ${text} in ${where(scope)}`,
+      `any and all are conditions and cannot be compared: ${text} in ${where(scope)}`,
     );
   }
   if (hasType(node, ['ImplicitVariableExpression', 'RootExpression'])) {

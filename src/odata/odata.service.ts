@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError, SelectQueryBuilder } from 'typeorm';
 import { EdmProperty, EntitySetModel, keyProperty } from './edm-model';
 import { entityFieldsFromBody, WriteMode } from './odata-body';
-import { filterToSql, valueToSql } from './odata-filter-sql';
+import { filterToSql, SubqueryRenderer, valueToSql } from './odata-filter-sql';
 import { ExpandItem, QueryOptions } from './odata-query';
 import { Row, toJsonValue, toRow } from './odata-row';
 
@@ -29,6 +29,15 @@ export interface Scope {
 @Injectable()
 export class ODataService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** The `EXISTS` subquery of `any`/`all`; its builder turns `alias.field` into the column. */
+  private readonly lambdaSubquery: SubqueryRenderer = (set, alias, where) =>
+    this.dataSource
+      .createQueryBuilder()
+      .select('1')
+      .from(set.entity, alias)
+      .where(where)
+      .getQuery();
 
   async list(
     set: EntitySetModel,
@@ -117,7 +126,7 @@ export class ODataService {
   private filteredQuery(set: EntitySetModel, options: QueryOptions, scope?: Scope, alias = 'e') {
     const query = this.dataSource.getRepository(set.entity).createQueryBuilder(alias);
     if (options.filter) {
-      const condition = filterToSql(options.filter, alias);
+      const condition = filterToSql(options.filter, alias, 'f', this.lambdaSubquery);
       query.where(`(${condition.sql})`, condition.params);
     }
     if (scope) {
