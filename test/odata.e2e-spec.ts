@@ -259,6 +259,18 @@ describe('OData v4 API', () => {
         [],
       ],
       [
+        'a property one navigation away',
+        "Orders?$filter=Customer/LastName eq 'Schmidt' and OrderTotal gt 500",
+        "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.last_name = 'Schmidt' AND o.order_total > 500",
+        [],
+      ],
+      [
+        'a Boolean and a function one navigation away',
+        "Orders?$filter=not Customer/Active or startswith(tolower(Customer/Email),'zoe')",
+        "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE NOT c.active OR c.email LIKE 'zoe%'",
+        [],
+      ],
+      [
         'tolower',
         "Customers?$filter=tolower(LastName) eq 'schmidt'",
         "SELECT id FROM customers WHERE last_name = 'Schmidt'",
@@ -335,6 +347,8 @@ describe('OData v4 API', () => {
         'Customers?$filter=Orders/any(o:o/OrderTotal gt 990)',
         "Customers?$filter=Orders/all(o:o/OrderStatus ne 'Cancelled')",
         "Customers?$filter=tolower(LastName) eq 'schmidt'",
+        "Orders?$filter=Customer/LastName eq 'Schmidt' and OrderTotal gt 500",
+        "Orders?$filter=not Customer/Active or startswith(tolower(Customer/Email),'zoe')",
         "Products?$filter=contains(toupper(Name),'KETTLE')",
         'Customers?$filter=length(trim(LastName)) le 5',
         'Orders?$filter=year(CreatedOnUtc) eq 2025',

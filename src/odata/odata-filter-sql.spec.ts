@@ -311,6 +311,15 @@ describe('filterToSql: any and all', () => {
     });
   });
 
+  it('renders a condition on an entity one navigation away as EXISTS over it', () => {
+    expect(
+      filterToSql(expressionOf("Customer/LastName eq 'x'", orders), 'e', 'f', subquery),
+    ).toEqual({
+      sql: 'EXISTS (SELECT 1 FROM Customers fl0 WHERE fl0.id = e.customerId AND fl0.lastName = :f0)',
+      params: { f0: 'x' },
+    });
+  });
+
   it('needs a subquery renderer', () => {
     expect(() => filterToSql(expressionOf('Orders/any()'), 'e')).toThrow(TypeError);
   });

@@ -1001,7 +1001,7 @@ describe('$filter: text functions', () => {
     ['contains(FirstName,null)', 'second argument'],
     ['contains(FirstName,5)', 'second argument'],
     ["endswith(Nickname,'x')", "'Nickname'"],
-    ["contains(Customer/LastName,'x')", "'Customer/LastName'"],
+    ["contains(Customer/Nickname,'x')", "'Nickname'"],
   ])('refuses %j', (filter, fragment) => {
     const set = filter.includes('Customer/') ? orders : customers;
     expect(rejected({ $filter: filter }, set)).toContain(fragment);
@@ -1150,9 +1150,67 @@ describe('$filter: any and all', () => {
   });
 });
 
+describe('$filter: properties one single-valued navigation away', () => {
+  const customerOf = {
+    kind: 'lambda',
+    quantifier: 'any',
+    navigation: nav(orders, 'Customer'),
+    target: customers,
+    join: { outer: prop(orders, 'CustomerId'), inner: prop(customers, 'Id') },
+  } as const;
+
+  it('reads a condition on the related entity as any over it', () => {
+    expect(filterOf("Customer/LastName eq 'x'", orders)).toEqual({
+      ...customerOf,
+      predicate: {
+        kind: 'compare',
+        operator: 'eq',
+        left: property(customers, 'LastName'),
+        right: literal('x'),
+      },
+    });
+    expect(filterOf('Customer/Active', orders)).toEqual({
+      ...customerOf,
+      predicate: { kind: 'boolean', property: prop(customers, 'Active') },
+    });
+    expect(filterOf("contains(tolower(Customer/Email),'x')", orders)).toMatchObject({
+      ...customerOf,
+      predicate: { kind: 'text', subject: { kind: 'call', fn: 'tolower' } },
+    });
+    expect(
+      filterOf("Customer/Company eq Customer/LastName and OrderStatus eq 'Complete'", orders),
+    ).toMatchObject({ kind: 'and', left: customerOf, right: { kind: 'compare' } });
+  });
+
+  it('reads such paths inside a lambda, through its variable', () => {
+    expect(filterOf('Orders/any(o:o/Customer/Active)')).toMatchObject({
+      kind: 'lambda',
+      quantifier: 'any',
+      predicate: { ...customerOf, predicate: { kind: 'boolean' } },
+    });
+  });
+
+  it('refuses a condition mixing the entity and the related one', () => {
+    expect(rejected({ $filter: 'Customer/CreatedOnUtc lt CreatedOnUtc' }, orders)).toContain(
+      'one entity at a time',
+    );
+    expect(rejected({ $filter: 'CreatedOnUtc lt Customer/CreatedOnUtc' }, orders)).toContain(
+      'one entity at a time',
+    );
+  });
+
+  it('refuses paths in $orderby and unknown names after the navigation', () => {
+    expect(rejected({ $orderby: 'Customer/LastName' }, orders)).toContain('$orderby');
+    expect(rejected({ $filter: "Customer/Nickname eq 'x'" }, orders)).toContain(
+      "Unknown property 'Nickname' in $filter of Customers",
+    );
+  });
+});
+
 describe('$filter: unsupported constructs are named', () => {
   it.each([
-    ["Customer/LastName eq 'x'", "'Customer/LastName'", orders],
+    ['Customer/Orders/Id eq 1', "'Customer/Orders/Id'", orders],
+    ['Orders/Id eq 1', 'Orders is a collection: ask with any or all', customers],
     ['Orders/$count gt 1', "'Orders/$count'", customers],
     ['$it/Id eq 1', '$it', customers],
     ["concat(FirstName,'x') eq 'x'", "'concat'", customers],

@@ -699,17 +699,19 @@ function condition(node: Node, scope: Scope): FilterExpression {
     case 'LambdaPredicateExpression':
       return condition(asNode(node.value), scope);
     case 'MethodCallExpression':
-      return textFunction(node, scope);
+      return leaf(scope, (use) => textFunction(node, scope, use));
     case 'FirstMemberExpression': {
       const quantified = lambda(node, scope);
       if (quantified) return quantified;
-      const property = filterProperty(node, scope);
-      if (property.type !== 'Edm.Boolean') {
-        throw new ODataQueryError(
-          `Property '${property.name}' is ${property.type}, not Edm.Boolean, so it cannot be used as a condition in ${where(scope)}`,
-        );
-      }
-      return { kind: 'boolean', property };
+      return leaf(scope, (use) => {
+        const property = filterProperty(node, scope, use);
+        if (property.type !== 'Edm.Boolean') {
+          throw new ODataQueryError(
+            `Property '${property.name}' is ${property.type}, not Edm.Boolean, so it cannot be used as a condition in ${where(scope)}`,
+          );
+        }
+        return { kind: 'boolean', property };
+      });
     }
     case 'Literal':
       throw new ODataQueryError(
@@ -717,7 +719,7 @@ function condition(node: Node, scope: Scope): FilterExpression {
       );
     default: {
       const operator = COMPARISONS[node.type];
-      if (operator) return comparison(node, operator, scope);
+      if (operator) return leaf(scope, (use) => comparison(node, operator, scope, use));
       throw unsupported(node, scope);
     }
   }
@@ -782,9 +784,47 @@ function logical(node: Node, scope: Scope): FilterExpression {
   return result;
 }
 
-function comparison(node: Node, operator: ComparisonOperator, scope: Scope): FilterExpression {
-  const left = operand(asNode(member(node, 'left')), scope);
-  const right = operand(asNode(member(node, 'right')), scope);
+/**
+ * Which entity a condition's properties belong to: the scope's (`LastName`) or, all of them, the
+ * one a single-valued navigation leads to (`Customer/LastName`).
+ */
+interface PathUse {
+  own: boolean;
+  navigation?: EdmNavigation;
+  target?: EntitySetModel;
+}
+
+/**
+ * A comparison, text function or Boolean property. When its properties are reached through a
+ * single-valued navigation, it is read in the target set and wrapped as `any` over that one
+ * related entity: `Customer/LastName eq 'x'` is `EXISTS (the order's customer with that name)`.
+ */
+function leaf(scope: Scope, build: (use: PathUse) => FilterExpression): FilterExpression {
+  const use: PathUse = { own: false };
+  const expression = build(use);
+  const { navigation, target } = use;
+  if (!navigation || !target) return expression;
+  return {
+    kind: 'lambda',
+    quantifier: 'any',
+    navigation,
+    target,
+    join: {
+      outer: modelProperty(scope.set, navigation.sourceProperty),
+      inner: modelProperty(target, navigation.targetProperty),
+    },
+    predicate: expression,
+  };
+}
+
+function comparison(
+  node: Node,
+  operator: ComparisonOperator,
+  scope: Scope,
+  use: PathUse,
+): FilterExpression {
+  const left = operand(asNode(member(node, 'left')), scope, use);
+  const right = operand(asNode(member(node, 'right')), scope, use);
   const text = excerpt(decodeFromParser(node.raw));
   if (left.kind === 'literal' && right.kind === 'literal') {
     throw new ODataQueryError(`The comparison ${text} in ${where(scope)} must involve a property`);
@@ -866,15 +906,15 @@ function checkLiteral(
 }
 
 /** A comparison operand: a property of the scope's set, a function of one, or a literal. */
-function operand(node: Node, scope: Scope): Operand {
+function operand(node: Node, scope: Scope, use?: PathUse): Operand {
   while (node.type === 'ParenExpression' || node.type === 'CommonExpression') {
     node = asNode(node.value);
   }
   if (node.type === 'FirstMemberExpression') {
-    return { kind: 'property', property: filterProperty(node, scope) };
+    return { kind: 'property', property: filterProperty(node, scope, use) };
   }
   if (node.type === 'Literal') return { kind: 'literal', value: literal(node, scope) };
-  if (node.type === 'MethodCallExpression') return valueCall(node, scope);
+  if (node.type === 'MethodCallExpression') return valueCall(node, scope, use);
   throw unsupported(node, scope);
 }
 
@@ -888,7 +928,7 @@ function callArguments(node: Node): Node[] {
 }
 
 /** `tolower(Name)`, `year(CreatedOnUtc)`, `round(Price)`, `length(trim(Name))`, ... */
-function valueCall(node: Node, scope: Scope): ValueExpression {
+function valueCall(node: Node, scope: Scope, use?: PathUse): ValueExpression {
   const fn = member(node, 'method');
   if (TEXT_FUNCTIONS.some((name) => name === fn)) {
     throw new ODataQueryError(
@@ -902,7 +942,7 @@ function valueCall(node: Node, scope: Scope): ValueExpression {
       `${fn} takes one argument, as in ${fn}(Property), in ${where(scope)}`,
     );
   }
-  const argument = operand(args[0], scope);
+  const argument = operand(args[0], scope, use);
   if (argument.kind === 'literal') {
     throw new ODataQueryError(
       `The argument of ${fn} must be a property or a function of one, not a literal, in ${where(scope)}`,
@@ -920,7 +960,7 @@ function valueCall(node: Node, scope: Scope): ValueExpression {
 }
 
 /** `contains|startswith|endswith(StringValue, 'literal')`: the value a property or a call. */
-function textFunction(node: Node, scope: Scope): FilterExpression {
+function textFunction(node: Node, scope: Scope, use: PathUse): FilterExpression {
   const method = member(node, 'method');
   const fn = TEXT_FUNCTIONS.find((name) => name === method);
   if (!fn) {
@@ -936,7 +976,7 @@ function textFunction(node: Node, scope: Scope): FilterExpression {
   if (args.length !== 2) {
     throw new ODataQueryError(`${fn} takes two arguments, as in ${shape}, in ${where(scope)}`);
   }
-  const [first, second] = args.map((arg) => operand(arg, scope));
+  const [first, second] = args.map((arg) => operand(arg, scope, use));
   if (first.kind === 'literal' || expressionType(first) !== 'Edm.String') {
     const what =
       first.kind === 'literal' ? '' : ` ('${expressionText(first)}' is ${expressionType(first)})`;
@@ -1067,11 +1107,29 @@ function memberName(node: Node, scope?: Scope): string | undefined {
   return typeof name === 'string' ? name : undefined;
 }
 
-/** A property named in $filter: a simple name of the scope's set, nothing else. */
-function filterProperty(node: Node, scope: Scope): EdmProperty {
-  const name = memberName(node, scope);
-  if (name !== undefined) return findProperty(name, scope);
+/**
+ * A property named in $filter: a name of the scope's set or, where `use` allows it, a
+ * `Navigation/Name` through a single-valued navigation; all of one condition's properties
+ * must come from the same one.
+ */
+function filterProperty(node: Node, scope: Scope, use?: PathUse): EdmProperty {
   const text = excerpt(decodeFromParser(node.raw));
+  const name = memberName(node, scope);
+  if (name !== undefined) {
+    if (use?.navigation) throw mixedPaths(text, use.navigation, scope);
+    if (use) use.own = true;
+    return findProperty(name, scope);
+  }
+  const related = use && navigationPath(node, scope);
+  if (related) {
+    const { navigation, target, name: relatedName } = related;
+    if (use.own || (use.navigation && use.navigation !== navigation)) {
+      throw mixedPaths(text, use.navigation ?? navigation, scope);
+    }
+    use.navigation = navigation;
+    use.target = target;
+    return findProperty(relatedName, { ...scope, set: target });
+  }
   if (hasType(node, ['AnyExpression', 'AllExpression'])) {
     throw new ODataQueryError(
       `any and all are conditions and cannot be compared: ${text} in ${where(scope)}`,
@@ -1080,8 +1138,41 @@ function filterProperty(node: Node, scope: Scope): EdmProperty {
   if (hasType(node, ['ImplicitVariableExpression', 'RootExpression'])) {
     throw new ODataQueryError(`$it and $root are not supported: ${text} in ${where(scope)}`);
   }
+  const first = scope.set.navigations.find((n) => text.startsWith(`'${n.name}/`));
+  if (first?.collection && use) {
+    throw new ODataQueryError(
+      `${first.name} is a collection: ask with any or all, as in ${first.name}/any(x:x/Id gt 0), not ${text}, in ${where(scope)}`,
+    );
+  }
   throw new ODataQueryError(
-    `Paths such as ${text} are not supported in ${where(scope)}; use a property of ${scope.set.name}`,
+    `Paths such as ${text} are not supported in ${where(scope)}; use a property of ${scope.set.name}${use ? ' or of an entity one navigation away' : ''}`,
+  );
+}
+
+/** `Customer/LastName`: a single-valued navigation of the scope's set and a name after it. */
+function navigationPath(
+  node: Node,
+  scope: Scope,
+): { navigation: EdmNavigation; target: EntitySetModel; name: string } | undefined {
+  const path = memberPath(node, scope);
+  if (!isNode(path) || path.type !== 'PropertyPathExpression') return undefined;
+  const current = member(path, 'current');
+  const next = member(path, 'next');
+  if (!isNode(current) || !isNode(next) || next.type !== 'SingleNavigationExpression') {
+    return undefined;
+  }
+  const navigation = scope.set.navigations.find((n) => n.name === member(current, 'name'));
+  const memberExpression = next.value;
+  if (!navigation || navigation.collection || !isNode(memberExpression)) return undefined;
+  const name = memberName({ ...node, value: memberExpression });
+  const target = findEntitySet(navigation.target);
+  if (name === undefined || !target) return undefined;
+  return { navigation, target, name };
+}
+
+function mixedPaths(text: string, navigation: EdmNavigation, scope: Scope): ODataQueryError {
+  return new ODataQueryError(
+    `A condition compares properties of one entity at a time: ${text} mixes ${navigation.name}/... with ${scope.set.name}'s own or another's in ${where(scope)}`,
   );
 }
 
