@@ -389,6 +389,23 @@ describe('OData v4 API', () => {
       expect(nested.body.Orders.map((o: { Id: number }) => o.Id)).toEqual(latest);
     });
 
+    it('orders by a property one navigation away, also inside $expand with $top', async () => {
+      const response = await get(
+        '/odata/v1/Orders?$orderby=Customer/LastName desc,tolower(Customer/FirstName),OrderTotal desc&$top=50&$select=Id',
+      ).expect(200);
+      const expected = await sqlIds(
+        'SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY c.last_name DESC, lower(c.first_name), o.order_total DESC, o.id LIMIT 50',
+      );
+      expect(ids(response.body)).toEqual(expected);
+      const nested = await get(
+        '/odata/v1/Customers(42)?$expand=Orders($orderby=Customer/Email,OrderTotal;$top=2;$select=Id)',
+      ).expect(200);
+      const cheapest = await sqlIds(
+        'SELECT id FROM orders WHERE customer_id = 42 ORDER BY order_total, id LIMIT 2',
+      );
+      expect(nested.body.Orders.map((o: { Id: number }) => o.Id)).toEqual(cheapest);
+    });
+
     it('puts nulls first in ascending order', async () => {
       const response = await get(
         '/odata/v1/Customers?$orderby=Company&$top=3&$select=Company',

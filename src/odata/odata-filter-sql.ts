@@ -81,11 +81,16 @@ export function valueToSql(expression: ValueExpression, alias: string): string {
 }
 
 /**
- * Makes the subquery of a lambda (`any`, `all`): `SELECT 1 FROM <the set's table> <alias> WHERE
- * <where>`, with `alias.field` in `where` turned into columns as TypeORM does (the service builds
+ * Makes the subquery of a lambda (`any`, `all`) or of a sort key one navigation away: `SELECT
+ * <select, by default 1> FROM <the set's table> <alias> WHERE <where>`, with `alias.field` in `where` turned into columns as TypeORM does (the service builds
  * it with a query builder). `where` also names the outer alias, which the outer builder resolves.
  */
-export type SubqueryRenderer = (set: EntitySetModel, alias: string, where: string) => string;
+export type SubqueryRenderer = (
+  set: EntitySetModel,
+  alias: string,
+  where: string,
+  select?: string,
+) => string;
 
 /**
  * Renders a checked filter (from `parseQueryOptions`) as a PostgreSQL condition for a TypeORM

@@ -327,9 +327,33 @@ describe('$orderby', () => {
     );
   });
 
-  it('refuses navigation properties and paths', () => {
+  it('refuses navigation properties, collection and longer paths', () => {
     expect(rejected({ $orderby: 'Orders' })).toContain("'Orders' is a navigation property");
-    expect(rejected({ $orderby: 'Customer/LastName' }, orders)).toContain("'Customer/LastName'");
+    expect(rejected({ $orderby: 'Orders/Id' })).toContain("'Orders/Id'");
+    expect(rejected({ $orderby: 'Customer/Orders/Id' }, orders)).toContain("'Customer/Orders/Id'");
+  });
+
+  it('reads a property or function one single-valued navigation away', () => {
+    const via = {
+      navigation: nav(orders, 'Customer'),
+      target: customers,
+      join: { outer: prop(orders, 'CustomerId'), inner: prop(customers, 'Id') },
+    };
+    expect(
+      parse({ $orderby: 'Customer/LastName desc,tolower(Customer/FirstName),Id' }, orders).orderBy,
+    ).toEqual([
+      { value: property(customers, 'LastName'), descending: true, via },
+      {
+        value: { kind: 'call', fn: 'tolower', argument: property(customers, 'FirstName') },
+        descending: false,
+        via,
+      },
+      { value: property(orders, 'Id'), descending: false },
+    ]);
+    expect(rejected({ $orderby: 'Customer/Id,Customer/Id desc' }, orders)).toContain(
+      "'Customer/Id' appears more than once",
+    );
+    expect(parse({ $orderby: 'Customer/Id,Id' }, orders).orderBy).toHaveLength(2);
   });
 
   it('reads functions of a property', () => {
@@ -1199,8 +1223,7 @@ describe('$filter: properties one single-valued navigation away', () => {
     );
   });
 
-  it('refuses paths in $orderby and unknown names after the navigation', () => {
-    expect(rejected({ $orderby: 'Customer/LastName' }, orders)).toContain('$orderby');
+  it('refuses unknown names after the navigation', () => {
     expect(rejected({ $filter: "Customer/Nickname eq 'x'" }, orders)).toContain(
       "Unknown property 'Nickname' in $filter of Customers",
     );

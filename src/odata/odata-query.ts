@@ -101,20 +101,22 @@ export type FilterExpression =
    * `Orders/any(o:o/OrderTotal gt 500)`, `Orders/all(o:...)`, `Orders/any()`: whether any (or
    * every) related entity satisfies `predicate`, a filter over the navigation's target set.
    */
-  | {
-      kind: 'lambda';
-      quantifier: 'any' | 'all';
-      navigation: EdmNavigation;
-      target: EntitySetModel;
-      /** Related rows: those whose `inner` (of the target) equals this entity's `outer`. */
-      join: { outer: EdmProperty; inner: EdmProperty };
-      predicate?: FilterExpression;
-    };
+  | ({ kind: 'lambda'; quantifier: 'any' | 'all'; predicate?: FilterExpression } & RelatedEntity);
 
 export interface OrderByItem {
   /** A property, or a function of one (`tolower(LastName)`). */
   value: ValueExpression;
   descending: boolean;
+  /** Set when `value` belongs to the entity a single-valued navigation leads to. */
+  via?: RelatedEntity;
+}
+
+/** The entity (or entities) a navigation leads to, and how its rows join this entity's. */
+export interface RelatedEntity {
+  navigation: EdmNavigation;
+  target: EntitySetModel;
+  /** Related rows: those whose `inner` (of the target) equals this entity's `outer`. */
+  join: { outer: EdmProperty; inner: EdmProperty };
 }
 
 export interface ExpandItem {
@@ -492,25 +494,29 @@ function orderByItems(orderBy: Node, scope: Scope): OrderByItem[] {
     if (item.type !== 'OrderByItem') throw unsupported(item, scope);
     let expression = asNode(member(item, 'expr'));
     while (expression.type === 'CommonExpression') expression = asNode(expression.value);
+    const use: PathUse = { own: false };
     let value: ValueExpression;
     if (expression.type === 'MethodCallExpression') {
-      value = valueCall(expression, scope);
+      value = valueCall(expression, scope, use);
+    } else if (expression.type === 'FirstMemberExpression') {
+      value = { kind: 'property', property: filterProperty(expression, scope, use) };
     } else {
-      const name = expression.type === 'FirstMemberExpression' ? memberName(expression) : undefined;
-      if (name === undefined) {
-        throw new ODataQueryError(
-          `Only properties and functions of one can be used in ${where(scope)}; ${excerpt(decodeFromParser(expression.raw))} is not supported`,
-        );
-      }
-      value = { kind: 'property', property: findProperty(name, scope) };
+      throw new ODataQueryError(
+        `Only properties and functions of one can be used in ${where(scope)}; ${excerpt(decodeFromParser(expression.raw))} is not supported`,
+      );
     }
-    const text = expressionText(value);
-    if (items.some((existing) => expressionText(existing.value) === text)) {
-      throw new ODataQueryError(`${named(value, true)} appears more than once in ${where(scope)}`);
+    const via = relatedEntity(use, scope);
+    const text = `${via ? `${via.navigation.name}/` : ''}${expressionText(value)}`;
+    if (items.some((existing) => sortText(existing) === text)) {
+      throw new ODataQueryError(`'${text}' appears more than once in ${where(scope)}`);
     }
-    items.push({ value, descending: member(item, 'direction') === -1 });
+    items.push({ value, descending: member(item, 'direction') === -1, ...(via && { via }) });
   }
   return items;
+}
+
+function sortText(item: OrderByItem): string {
+  return `${item.via ? `${item.via.navigation.name}/` : ''}${expressionText(item.value)}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -802,18 +808,21 @@ interface PathUse {
 function leaf(scope: Scope, build: (use: PathUse) => FilterExpression): FilterExpression {
   const use: PathUse = { own: false };
   const expression = build(use);
+  const via = relatedEntity(use, scope);
+  return via ? { kind: 'lambda', quantifier: 'any', ...via, predicate: expression } : expression;
+}
+
+/** The related entity a condition's or sort key's properties were reached through, if any. */
+function relatedEntity(use: PathUse, scope: Scope): RelatedEntity | undefined {
   const { navigation, target } = use;
-  if (!navigation || !target) return expression;
+  if (!navigation || !target) return undefined;
   return {
-    kind: 'lambda',
-    quantifier: 'any',
     navigation,
     target,
     join: {
       outer: modelProperty(scope.set, navigation.sourceProperty),
       inner: modelProperty(target, navigation.targetProperty),
     },
-    predicate: expression,
   };
 }
 
@@ -1139,7 +1148,7 @@ function filterProperty(node: Node, scope: Scope, use?: PathUse): EdmProperty {
     throw new ODataQueryError(`$it and $root are not supported: ${text} in ${where(scope)}`);
   }
   const first = scope.set.navigations.find((n) => text.startsWith(`'${n.name}/`));
-  if (first?.collection && use) {
+  if (first?.collection && use && scope.option === '$filter') {
     throw new ODataQueryError(
       `${first.name} is a collection: ask with any or all, as in ${first.name}/any(x:x/Id gt 0), not ${text}, in ${where(scope)}`,
     );

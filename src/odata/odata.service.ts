@@ -30,11 +30,14 @@ export interface Scope {
 export class ODataService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
-  /** The `EXISTS` subquery of `any`/`all`; its builder turns `alias.field` into the column. */
-  private readonly lambdaSubquery: SubqueryRenderer = (set, alias, where) =>
+  /**
+   * The subquery of `any`/`all` and of a sort key one navigation away; its builder turns
+   * `alias.field` into the column.
+   */
+  private readonly subquery: SubqueryRenderer = (set, alias, where, select = '1') =>
     this.dataSource
       .createQueryBuilder()
-      .select('1')
+      .select(select)
       .from(set.entity, alias)
       .where(where)
       .getQuery();
@@ -126,7 +129,7 @@ export class ODataService {
   private filteredQuery(set: EntitySetModel, options: QueryOptions, scope?: Scope, alias = 'e') {
     const query = this.dataSource.getRepository(set.entity).createQueryBuilder(alias);
     if (options.filter) {
-      const condition = filterToSql(options.filter, alias, 'f', this.lambdaSubquery);
+      const condition = filterToSql(options.filter, alias, 'f', this.subquery);
       query.where(`(${condition.sql})`, condition.params);
     }
     if (scope) {
@@ -151,7 +154,7 @@ export class ODataService {
     query: SelectQueryBuilder<object>,
   ): SelectQueryBuilder<object> {
     query.select(this.fieldsToRead(set, options).map((p) => `e.${p.field}`));
-    for (const { sql, direction, nulls } of sortKeys(set, options, 'e')) {
+    for (const { sql, direction, nulls } of sortKeys(set, options, 'e', this.subquery)) {
       query.addOrderBy(sql, direction, nulls);
     }
     return query;
@@ -169,7 +172,7 @@ export class ODataService {
     scope: Scope,
   ): SelectQueryBuilder<object> {
     const key = keyProperty(set);
-    const order = sortKeys(set, options, 'r')
+    const order = sortKeys(set, options, 'r', this.subquery)
       .map(({ sql, direction, nulls }) => `${sql} ${direction} ${nulls ?? ''}`.trim())
       .join(', ');
     const numbered = this.filteredQuery(set, options, scope, 'r')
@@ -314,16 +317,32 @@ function uniqueProperty(constraint: string): string {
  * The ORDER BY of a query: the requested properties, then the key, so that pages are stable
  * whatever else the order is. OData puts nulls first in ascending order, last in descending.
  */
-function sortKeys(set: EntitySetModel, options: QueryOptions, alias: string): SortKey[] {
-  const keys = options.orderBy.map(({ value, descending }): SortKey =>
-    descending
-      ? { sql: valueToSql(value, alias), direction: 'DESC', nulls: 'NULLS LAST' }
-      : { sql: valueToSql(value, alias), direction: 'ASC', nulls: 'NULLS FIRST' },
-  );
+function sortKeys(
+  set: EntitySetModel,
+  options: QueryOptions,
+  alias: string,
+  subquery: SubqueryRenderer,
+): SortKey[] {
+  const keys = options.orderBy.map(({ value, descending, via }, index): SortKey => {
+    // One navigation away: the related entity's value, by a scalar subquery.
+    const inner = `${alias}s${index}`;
+    const sql = via
+      ? `(${subquery(
+          via.target,
+          inner,
+          `${inner}.${via.join.inner.field} = ${alias}.${via.join.outer.field}`,
+          valueToSql(value, inner),
+        )})`
+      : valueToSql(value, alias);
+    return descending
+      ? { sql, direction: 'DESC', nulls: 'NULLS LAST' }
+      : { sql, direction: 'ASC', nulls: 'NULLS FIRST' };
+  });
   const key = keyProperty(set);
-  if (!options.orderBy.some((o) => o.value.kind === 'property' && o.value.property === key)) {
-    keys.push({ sql: `${alias}.${key.field}`, direction: 'ASC' });
-  }
+  const keyIsSorted = options.orderBy.some(
+    (o) => !o.via && o.value.kind === 'property' && o.value.property === key,
+  );
+  if (!keyIsSorted) keys.push({ sql: `${alias}.${key.field}`, direction: 'ASC' });
   return keys;
 }
 
