@@ -340,8 +340,8 @@ function encodeForParser(value: string, wrapNestedFilters = false): ParserText {
     const char = value[i];
     if (char === "'") quoted = !quoted;
     else if (!quoted && wrapNestedFilters) {
-      const closes = char === ')' ? depth : char === ';' ? depth : -1;
-      if (openFilters.at(-1) === closes) {
+      // A `;` or `)` at the filter's own depth ends its value.
+      if ((char === ';' || char === ')') && openFilters.at(-1) === depth) {
         openFilters.pop();
         emit(')', i);
       }
@@ -797,7 +797,6 @@ function logical(node: Node, scope: Scope): FilterExpression {
 interface PathUse {
   own: boolean;
   navigation?: EdmNavigation;
-  target?: EntitySetModel;
 }
 
 /**
@@ -814,13 +813,18 @@ function leaf(scope: Scope, build: (use: PathUse) => FilterExpression): FilterEx
 
 /** The related entity a condition's or sort key's properties were reached through, if any. */
 function relatedEntity(use: PathUse, scope: Scope): RelatedEntity | undefined {
-  const { navigation, target } = use;
-  if (!navigation || !target) return undefined;
+  return use.navigation && relatedThrough(use.navigation, scope.set);
+}
+
+/** What `navigation` of `set` leads to, and how the rows join. */
+function relatedThrough(navigation: EdmNavigation, set: EntitySetModel): RelatedEntity {
+  const target = findEntitySet(navigation.target);
+  if (!target) throw new Error(`The model has no entity set ${navigation.target}`);
   return {
     navigation,
     target,
     join: {
-      outer: modelProperty(scope.set, navigation.sourceProperty),
+      outer: modelProperty(set, navigation.sourceProperty),
       inner: modelProperty(target, navigation.targetProperty),
     },
   };
@@ -1025,19 +1029,14 @@ function lambda(node: Node, scope: Scope): FilterExpression | undefined {
       `${quantifier} applies to a collection navigation property of ${scope.set.name} (such as ${scope.set.navigations.find((n) => n.collection)?.name ?? 'none here'}): ${text} in ${where(scope)}`,
     );
   }
-  const target = findEntitySet(navigation.target);
-  if (!target) throw new Error(`The model has no entity set ${navigation.target}`);
-  const join = {
-    outer: modelProperty(scope.set, navigation.sourceProperty),
-    inner: modelProperty(target, navigation.targetProperty),
-  };
+  const related = relatedThrough(navigation, scope.set);
   const variableNode = member(call, 'variable');
   const predicateNode = member(call, 'predicate');
   if (variableNode === undefined && predicateNode === undefined) {
     if (quantifier === 'all') {
       throw new ODataQueryError(`all needs a condition, as in ${navigation.name}/all(x:x/...)`);
     }
-    return { kind: 'lambda', quantifier, navigation, target, join };
+    return { kind: 'lambda', quantifier, ...related };
   }
   const variable = isNode(variableNode) ? member(variableNode, 'name') : undefined;
   if (typeof variable !== 'string' || !isNode(predicateNode)) {
@@ -1049,19 +1048,12 @@ function lambda(node: Node, scope: Scope): FilterExpression | undefined {
     );
   }
   const inner: Scope = {
-    set: target,
+    set: related.target,
     option: scope.option,
     nested: scope.nested,
     lambda: { variable, path: `${navigation.name}/${quantifier}` },
   };
-  return {
-    kind: 'lambda',
-    quantifier,
-    navigation,
-    target,
-    join,
-    predicate: condition(predicateNode, inner),
-  };
+  return { kind: 'lambda', quantifier, ...related, predicate: condition(predicateNode, inner) };
 }
 
 function modelProperty(set: EntitySetModel, name: string): EdmProperty {
@@ -1074,9 +1066,9 @@ function modelProperty(set: EntitySetModel, name: string): EdmProperty {
  * The `PropertyPathExpression` of a member expression: `Name` outside a lambda, `v/Name`
  * inside one (where a name without the variable is refused).
  */
-function memberPath(node: Node, scope: Scope): Node | undefined {
+function memberPath(node: Node, scope?: Scope): Node | undefined {
   const value = node.value;
-  if (!scope.lambda) {
+  if (!scope?.lambda) {
     if (!isNode(value) || value.type !== 'MemberExpression') return undefined;
     return isNode(value.value) ? value.value : undefined;
   }
@@ -1099,16 +1091,7 @@ function memberPath(node: Node, scope: Scope): Node | undefined {
 
 /** The one name of `FirstMemberExpression > MemberExpression > PropertyPathExpression > ODataIdentifier`. */
 function memberName(node: Node, scope?: Scope): string | undefined {
-  if (scope?.lambda) {
-    const path = memberPath(node, scope);
-    const identifier = path?.value;
-    if (!isNode(identifier) || identifier.type !== 'ODataIdentifier') return undefined;
-    const name = member(identifier, 'name');
-    return typeof name === 'string' ? name : undefined;
-  }
-  const memberExpression = node.value;
-  if (!isNode(memberExpression) || memberExpression.type !== 'MemberExpression') return undefined;
-  const path = memberExpression.value;
+  const path = memberPath(node, scope);
   if (!isNode(path) || path.type !== 'PropertyPathExpression') return undefined;
   const identifier = path.value;
   if (!isNode(identifier) || identifier.type !== 'ODataIdentifier') return undefined;
@@ -1136,7 +1119,6 @@ function filterProperty(node: Node, scope: Scope, use?: PathUse): EdmProperty {
       throw mixedPaths(text, use.navigation ?? navigation, scope);
     }
     use.navigation = navigation;
-    use.target = target;
     return findProperty(relatedName, { ...scope, set: target });
   }
   if (hasType(node, ['AnyExpression', 'AllExpression'])) {
