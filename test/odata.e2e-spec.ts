@@ -104,6 +104,47 @@ describe('OData v4 API', () => {
       expect(tooMany.body.error.message).toContain('120');
     });
 
+    it('pages by Prefer: odata.maxpagesize, within $top, and says so', async () => {
+      const all = await sqlIds('SELECT id FROM orders ORDER BY id LIMIT 45');
+      const first = await get('/odata/v1/Orders?$select=Id')
+        .set('Prefer', 'return=minimal, odata.maxpagesize=20')
+        .expect(200);
+      expect(first.headers['preference-applied']).toBe('odata.maxpagesize=20');
+      expect(ids(first.body)).toEqual(all.slice(0, 20));
+      const next = new URL(first.body['@odata.nextLink'] as string);
+      expect(next.searchParams.get('$skip')).toBe('20');
+      // Within $top: pages of 20, then the 5 left of 45, and no link after them.
+      const topped = await get('/odata/v1/Orders?$select=Id&$top=45')
+        .set('Prefer', 'odata.maxpagesize=20')
+        .expect(200);
+      expect(ids(topped.body)).toEqual(all.slice(0, 20));
+      const link = new URL(topped.body['@odata.nextLink'] as string);
+      expect([link.searchParams.get('$skip'), link.searchParams.get('$top')]).toEqual(['20', '25']);
+      const second = await get(`${link.pathname}${link.search}`)
+        .set('Prefer', 'odata.maxpagesize=20')
+        .expect(200);
+      expect(ids(second.body)).toEqual(all.slice(20, 40));
+      const thirdLink = new URL(second.body['@odata.nextLink'] as string);
+      const third = await get(`${thirdLink.pathname}${thirdLink.search}`)
+        .set('Prefer', 'odata.maxpagesize=20')
+        .expect(200);
+      expect(ids(third.body)).toEqual(all.slice(40, 45));
+      expect(third.body['@odata.nextLink']).toBeUndefined();
+    });
+
+    it('never pages larger than maxTop, and ignores a maxpagesize it cannot use', async () => {
+      const large = await get('/odata/v1/Orders?$select=Id')
+        .set('Prefer', 'maxpagesize=500')
+        .expect(200);
+      expect(large.headers['preference-applied']).toBe('odata.maxpagesize=120');
+      expect(large.body.value).toHaveLength(120);
+      for (const prefer of ['odata.maxpagesize=0', 'odata.maxpagesize=abc', 'odata.maxpagesize']) {
+        const ignored = await get('/odata/v1/Orders?$select=Id').set('Prefer', prefer).expect(200);
+        expect([prefer, ignored.headers['preference-applied']]).toEqual([prefer, undefined]);
+        expect(ignored.body.value).toHaveLength(120);
+      }
+    });
+
     it('follows a changed maxTop on the next request', async () => {
       await t.http
         .patch('/admin/settings')

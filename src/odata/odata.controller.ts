@@ -88,7 +88,7 @@ export class ODataController {
   ) {
     const { set, key } = parseResource(resource);
     reply.header('Content-Type', JSON_TYPE);
-    if (key === undefined) return this.list(request, set, query);
+    if (key === undefined) return this.list(request, reply, set, query);
     const options = this.options(set, query, request, SINGLE_ENTITY_OPTIONS);
     const row = await this.odata.get(set, key, options);
     if (!row) throw notFound(set, key);
@@ -157,7 +157,13 @@ export class ODataController {
     const target = findEntitySet(navigation.target)!;
     reply.header('Content-Type', JSON_TYPE);
     if (navigation.collection) {
-      return this.list(request, target, query, await this.relatedScope(set, key, navigation));
+      return this.list(
+        request,
+        reply,
+        target,
+        query,
+        await this.relatedScope(set, key, navigation),
+      );
     }
     const parent = await this.odata.get(set, key, emptyOptions());
     if (!parent) throw notFound(set, key);
@@ -283,18 +289,26 @@ export class ODataController {
 
   private async list(
     request: FastifyRequest,
+    reply: FastifyReply,
     set: EntitySetModel,
     query: ODataQueryString,
     scope?: Scope,
   ) {
     const maxTop = await this.maxTop(request);
     const options = this.options(set, query, request, undefined, maxTop);
-    const page = await this.odata.list(set, options, maxTop, scope);
+    // A client may ask for smaller pages (`Prefer: odata.maxpagesize=N`), never larger ones.
+    const preferred = preferredPageSize(request);
+    const pageSize = Math.min(maxTop, preferred ?? maxTop);
+    if (preferred !== undefined)
+      reply.header('Preference-Applied', `odata.maxpagesize=${pageSize}`);
+    const page = await this.odata.list(set, options, pageSize, scope);
     const body: Record<string, unknown> = { '@odata.context': contextUrl(request, set, options) };
     if (page.count !== undefined) body['@odata.count'] = page.count;
     body.value = page.rows.map((row) => this.odata.serialize(set, row, options));
     if (page.more) {
-      body['@odata.nextLink'] = nextLink(request, query, (options.skip ?? 0) + maxTop);
+      const skip = (options.skip ?? 0) + pageSize;
+      const top = options.top === undefined ? undefined : options.top - pageSize;
+      body['@odata.nextLink'] = nextLink(request, query, skip, top);
     }
     return body;
   }
@@ -425,9 +439,29 @@ function selectList(options: QueryOptions): string {
   return `(${items.join(',')})`;
 }
 
-/** The same request with `$skip` moved on by one page. */
-function nextLink(request: FastifyRequest, query: ODataQueryString, skip: number): string {
-  const parts = Object.entries({ ...query, $skip: String(skip) }).flatMap(([name, value]) =>
+/**
+ * `odata.maxpagesize` (or 4.01's `maxpagesize`) from the Prefer header: a whole number from 1;
+ * anything else is ignored, as RFC 7240 has a server ignore a preference it cannot honour.
+ */
+function preferredPageSize(request: FastifyRequest): number | undefined {
+  const header = request.headers.prefer;
+  const text = Array.isArray(header) ? header.join(',') : (header ?? '');
+  for (const preference of text.split(',')) {
+    const match = /^\s*(?:odata\.)?maxpagesize\s*=\s*"?([0-9]{1,9})"?\s*$/i.exec(preference);
+    if (match && Number(match[1]) >= 1) return Number(match[1]);
+  }
+  return undefined;
+}
+
+/** The same request with `$skip` moved on by one page (and `$top` down by one, when given). */
+function nextLink(
+  request: FastifyRequest,
+  query: ODataQueryString,
+  skip: number,
+  top?: number,
+): string {
+  const moved = { ...query, $skip: String(skip), ...(top !== undefined && { $top: String(top) }) };
+  const parts = Object.entries(moved).flatMap(([name, value]) =>
     typeof value === 'string' ? [`${encodeURIComponent(name)}=${encodeURIComponent(value)}`] : [],
   );
   const path = request.url.split('?')[0];

@@ -10,7 +10,7 @@ import { Row, toJsonValue, toRow } from './odata-row';
 export interface Page {
   rows: Row[];
   count?: number;
-  /** Rows beyond this page exist (only when the page size was the server's). */
+  /** Rows beyond this page exist that the request asked for (the page size cut them off). */
   more: boolean;
 }
 
@@ -48,16 +48,18 @@ export class ODataService {
     pageSize: number,
     scope?: Scope,
   ): Promise<Page> {
-    const take = options.top ?? pageSize;
+    const take = Math.min(options.top ?? pageSize, pageSize);
+    // Rows beyond the page that the request asks for (all of them, or up to $top).
+    const wantsMore = options.top === undefined || options.top > take;
     const query = this.selectQuery(set, options, scope)
       .offset(options.skip ?? 0)
       // One row more than the page tells whether a next page exists.
-      .limit(options.top === undefined ? take + 1 : take);
+      .limit(wantsMore ? take + 1 : take);
     const [entities, count] = await Promise.all([
       query.getMany(),
       options.count ? this.filteredQuery(set, options, scope).getCount() : undefined,
     ]);
-    const more = options.top === undefined && entities.length > take;
+    const more = wantsMore && entities.length > take;
     const rows = this.rowsOf(set, entities.slice(0, take), options);
     await this.expand(rows, options.expand);
     return { rows, count, more };
