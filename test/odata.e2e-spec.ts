@@ -360,6 +360,24 @@ describe('OData v4 API', () => {
       expect(ids(response.body)).toEqual(expected);
     });
 
+    it('compares with now(), the time of the request', async () => {
+      const [{ id }] = await t.db.query<{ id: number }>(
+        "INSERT INTO customers (first_name, last_name, email, active, created_on_utc) VALUES ('Future', 'Customer', 'future@example.com', true, now() + interval '1 hour') RETURNING id",
+      );
+      try {
+        const future = await get('/odata/v1/Customers?$filter=CreatedOnUtc gt now()&$select=Id');
+        expect(future.status).toBe(200);
+        expect(ids(future.body)).toEqual([id]);
+        const count = await get('/odata/v1/Customers/$count?$filter=now() ge CreatedOnUtc');
+        const [{ n }] = await t.db.query<{ n: string }>(
+          'SELECT count(*) AS n FROM customers WHERE created_on_utc <= now()',
+        );
+        expect(count.text).toBe(n);
+      } finally {
+        await t.db.query('DELETE FROM customers WHERE id = $1', [id]);
+      }
+    });
+
     it('counts a customer without orders in not any() and in all()', async () => {
       // Every demo customer has orders; this one has none.
       const [{ id }] = await t.db.query<{ id: number }>(

@@ -927,6 +927,11 @@ function operand(node: Node, scope: Scope, use?: PathUse): Operand {
     return { kind: 'property', property: filterProperty(node, scope, use) };
   }
   if (node.type === 'Literal') return { kind: 'literal', value: literal(node, scope) };
+  // now(): the time the request is parsed, compared as a date-time literal.
+  if (node.type === 'MethodCallExpression' && member(node, 'method') === 'now') {
+    if (callArguments(node).length > 0) throw unsupported(node, scope);
+    return { kind: 'literal', value: new Date() };
+  }
   if (node.type === 'MethodCallExpression') return valueCall(node, scope, use);
   throw unsupported(node, scope);
 }
