@@ -1,6 +1,8 @@
 import { ENTITY_SETS, entitySet, type EntitySetModel } from './edm-model';
 import { filterToSql, type SqlCondition } from './odata-filter-sql';
-import { ODataQueryError, parseQueryOptions, type FilterExpression } from './odata-query';
+import type { FilterExpression } from './odata-filter';
+import { parseQueryOptions } from './odata-query';
+import { ODataQueryError } from './odata-syntax';
 
 const customers = entitySet('Customers');
 const orders = entitySet('Orders');

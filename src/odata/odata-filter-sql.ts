@@ -2,13 +2,13 @@ import type { EdmProperty, EntitySetModel } from './edm-model';
 import {
   baseProperty,
   expressionType,
-  ODataQueryError,
   type ComparisonOperator,
   type FilterExpression,
   type Operand,
   type ValueExpression,
   type ValueFunction,
-} from './odata-query';
+} from './odata-filter';
+import { ODataQueryError } from './odata-syntax';
 
 /** A condition for TypeORM's `where(sql, params)`. */
 export interface SqlCondition {

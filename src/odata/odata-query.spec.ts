@@ -1,14 +1,17 @@
 import { entitySet, type EntitySetModel } from './edm-model';
+import type { FilterExpression } from './odata-filter';
 import {
   DEFAULT_MAX_EXPANSION_DEPTH,
   MAX_OPTION_LENGTH,
   MAX_PARENTHESIS_NESTING,
-  ODataQueryError,
   parseQueryOptions,
-  type FilterExpression,
   type ParseSettings,
   type QueryOptions,
 } from './odata-query';
+import { ODataQueryError } from './odata-syntax';
+
+// Every option, $filter included (odata-filter.ts), is parsed here through parseQueryOptions,
+// the one entry point the controller uses.
 
 const customers = entitySet('Customers');
 const orders = entitySet('Orders');

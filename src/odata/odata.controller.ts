@@ -29,7 +29,8 @@ import {
   findEntitySet,
 } from './edm-model';
 import { metadataDocument } from './odata-metadata';
-import { ODataQueryError, parseQueryOptions, QueryOptions } from './odata-query';
+import { parseQueryOptions, QueryOptions } from './odata-query';
+import { ODataQueryError } from './odata-syntax';
 import { Row } from './odata-row';
 import { emptyOptions, ODataService, Scope } from './odata.service';
 
