@@ -128,6 +128,7 @@ describe('hostile input (fast-check)', () => {
               ...names.datetime.map((n) => `year(${prefix}${n})`),
               ...names.datetime.map((n) => `second(${prefix}${n})`),
               ...names.number.map((n) => `round(${prefix}${n})`),
+              ...(names === customerNames && !prefix ? ['Orders/$count'] : []),
             ]
           : [];
     const choices = [...properties, ...calls];

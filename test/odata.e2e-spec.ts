@@ -300,6 +300,12 @@ describe('OData v4 API', () => {
         [],
       ],
       [
+        'the count of a collection navigation',
+        'Customers?$filter=Orders/$count ge 5 and Orders/$count lt 7',
+        'SELECT c.id FROM customers c WHERE (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) BETWEEN 5 AND 6',
+        [],
+      ],
+      [
         'a property one navigation away',
         "Orders?$filter=Customer/LastName eq 'Schmidt' and OrderTotal gt 500",
         "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE c.last_name = 'Schmidt' AND o.order_total > 500",
@@ -406,6 +412,7 @@ describe('OData v4 API', () => {
         'Customers?$filter=Orders/any(o:o/OrderTotal gt 990)',
         "Customers?$filter=Orders/all(o:o/OrderStatus ne 'Cancelled')",
         "Customers?$filter=tolower(LastName) eq 'schmidt'",
+        'Customers?$filter=Orders/$count ge 5 and Orders/$count lt 7',
         "Orders?$filter=Customer/LastName eq 'Schmidt' and OrderTotal gt 500",
         "Orders?$filter=not Customer/Active or startswith(tolower(Customer/Email),'zoe')",
         "Products?$filter=contains(toupper(Name),'KETTLE')",
@@ -446,6 +453,16 @@ describe('OData v4 API', () => {
         "SELECT id FROM orders WHERE customer_id = 42 ORDER BY to_char(created_on_utc AT TIME ZONE 'UTC', 'DD') DESC, id LIMIT 2",
       );
       expect(nested.body.Orders.map((o: { Id: number }) => o.Id)).toEqual(latest);
+    });
+
+    it('orders by the count of a collection navigation', async () => {
+      const response = await get(
+        '/odata/v1/Customers?$orderby=Orders/$count desc,LastName&$top=40&$select=Id',
+      ).expect(200);
+      const expected = await sqlIds(
+        'SELECT c.id FROM customers c ORDER BY (SELECT count(*) FROM orders o WHERE o.customer_id = c.id) DESC, c.last_name, c.id LIMIT 40',
+      );
+      expect(ids(response.body)).toEqual(expected);
     });
 
     it('orders by a property one navigation away, also inside $expand with $top', async () => {

@@ -284,8 +284,8 @@ describe('filterToSql: functions', () => {
 });
 
 describe('filterToSql: any and all', () => {
-  const subquery = (set: EntitySetModel, alias: string, where: string) =>
-    `SELECT 1 FROM ${set.name} ${alias} WHERE ${where}`;
+  const subquery = (set: EntitySetModel, alias: string, where: string, select = '1') =>
+    `SELECT ${select} FROM ${set.name} ${alias} WHERE ${where}`;
   const lambdaSql = (filter: string) => filterToSql(expressionOf(filter), 'e', 'f', subquery);
 
   it('renders any as EXISTS over the related rows, with bound values', () => {
@@ -320,6 +320,14 @@ describe('filterToSql: any and all', () => {
       sql: 'EXISTS (SELECT 1 FROM Customers fl0 WHERE fl0.id = e.customerId AND fl0.lastName = :f0)',
       params: { f0: 'x' },
     });
+  });
+
+  it('renders Orders/$count as a scalar count of the related rows', () => {
+    expect(lambdaSql('Orders/$count gt 5')).toEqual({
+      sql: '(SELECT COUNT(*) FROM Orders e_count WHERE e_count.customerId = e.id) > :f0',
+      params: { f0: 5 },
+    });
+    expect(() => filterToSql(expressionOf('Orders/$count gt 5'), 'e')).toThrow(TypeError);
   });
 
   it('needs a subquery renderer', () => {

@@ -71,13 +71,28 @@ function columnSql(property: EdmProperty, alias: string): string {
 }
 
 /**
- * A value expression (a property, or functions of one) as SQL over `alias`: for `$filter` and
- * `$orderby`. Only model names and fixed function names, never request text.
+ * A value expression (a property, functions of one, a count of related entities) as SQL over
+ * `alias`: for `$filter` and `$orderby`. Only model names and fixed function names, never
+ * request text. A count is a scalar subquery and needs `subquery`.
  */
-export function valueToSql(expression: ValueExpression, alias: string): string {
-  return expression.kind === 'property'
-    ? columnSql(expression.property, alias)
-    : FUNCTION_SQL[expression.fn](valueToSql(expression.argument, alias));
+export function valueToSql(
+  expression: ValueExpression,
+  alias: string,
+  subquery?: SubqueryRenderer,
+): string {
+  switch (expression.kind) {
+    case 'property':
+      return columnSql(expression.property, alias);
+    case 'call':
+      return FUNCTION_SQL[expression.fn](valueToSql(expression.argument, alias, subquery));
+    case 'count': {
+      if (!subquery) throw new TypeError('A $count of related entities needs a subquery renderer');
+      const { target, join } = expression.related;
+      const inner = `${alias}_count`;
+      const link = `${columnSql(join.inner, inner)} = ${columnSql(join.outer, alias)}`;
+      return `(${subquery(target, inner, link, 'COUNT(*)')})`;
+    }
+  }
 }
 
 /**
@@ -147,10 +162,10 @@ export function filterToSql(
       }
       return compare(at, MIRRORED[operator], right, left);
     }
-    const field = valueToSql(left, at);
+    const field = valueToSql(left, at, subquery);
     const sqlOperator = SQL_OPERATORS[operator];
     if (right.kind !== 'literal') {
-      const other = valueToSql(right, at);
+      const other = valueToSql(right, at, subquery);
       if (operator === 'eq') return `${field} IS NOT DISTINCT FROM ${other}`;
       if (operator === 'ne') return `${field} IS DISTINCT FROM ${other}`;
       return notNull(at, `${field} ${sqlOperator} ${other}`, left, right);
@@ -221,7 +236,7 @@ export function filterToSql(
               : `%${escaped}`;
         return notNull(
           at,
-          `${valueToSql(node.subject, at)} LIKE ${bind(pattern)} ESCAPE '\\'`,
+          `${valueToSql(node.subject, at, subquery)} LIKE ${bind(pattern)} ESCAPE '\\'`,
           node.subject,
         );
       }

@@ -69,7 +69,9 @@ export const VALUE_FUNCTIONS: Record<
 /** A value computed from one property: the property itself or functions applied to it. */
 export type ValueExpression =
   | { kind: 'property'; property: EdmProperty }
-  | { kind: 'call'; fn: ValueFunction; argument: ValueExpression };
+  | { kind: 'call'; fn: ValueFunction; argument: ValueExpression }
+  /** `Orders/$count`: how many entities a collection navigation leads to (never null). */
+  | { kind: 'count'; related: RelatedEntity };
 
 export type Operand =
   ValueExpression | { kind: 'literal'; value: string | number | boolean | Date | null };
@@ -79,20 +81,24 @@ export type TextFunction = 'contains' | 'startswith' | 'endswith';
 
 /** The property a value expression is computed from. */
 export function baseProperty(expression: ValueExpression): EdmProperty {
-  return expression.kind === 'property' ? expression.property : baseProperty(expression.argument);
+  if (expression.kind === 'property') return expression.property;
+  // A count is computed from the entity's key side of the join, which is never null.
+  if (expression.kind === 'count') return expression.related.join.outer;
+  return baseProperty(expression.argument);
 }
 
 /** The EDM type of a value expression's result. */
 export function expressionType(expression: ValueExpression): EdmProperty['type'] {
   if (expression.kind === 'property') return expression.property.type;
+  if (expression.kind === 'count') return 'Edm.Int32';
   return VALUE_FUNCTIONS[expression.fn].result ?? expressionType(expression.argument);
 }
 
-/** The expression as OData text, for messages: `Name`, `tolower(trim(Name))`. */
+/** The expression as OData text, for messages: `Name`, `tolower(trim(Name))`, `Orders/$count`. */
 export function expressionText(expression: ValueExpression): string {
-  return expression.kind === 'property'
-    ? expression.property.name
-    : `${expression.fn}(${expressionText(expression.argument)})`;
+  if (expression.kind === 'property') return expression.property.name;
+  if (expression.kind === 'count') return `${expression.related.navigation.name}/$count`;
+  return `${expression.fn}(${expressionText(expression.argument)})`;
 }
 
 export type FilterExpression =
@@ -340,7 +346,7 @@ function unreachable(): never {
 
 /** `Property 'Name'` or `'tolower(Name)'`, for messages. */
 function named(expression: ValueExpression, sentenceStart = false): string {
-  if (expression.kind === 'call') return `'${expressionText(expression)}'`;
+  if (expression.kind !== 'property') return `'${expressionText(expression)}'`;
   return `${sentenceStart ? 'Property' : 'property'} '${expression.property.name}'`;
 }
 
@@ -390,9 +396,7 @@ function operand(node: Node, scope: Scope, use?: PathUse): Operand {
   while (node.type === 'ParenExpression' || node.type === 'CommonExpression') {
     node = asNode(node.value);
   }
-  if (node.type === 'FirstMemberExpression') {
-    return { kind: 'property', property: filterProperty(node, scope, use) };
-  }
+  if (node.type === 'FirstMemberExpression') return memberValue(node, scope, use);
   if (node.type === 'Literal') return { kind: 'literal', value: literal(node, scope) };
   // now(): the time the request is parsed, compared as a date-time literal.
   if (node.type === 'MethodCallExpression' && member(node, 'method') === 'now') {
@@ -401,6 +405,29 @@ function operand(node: Node, scope: Scope, use?: PathUse): Operand {
   }
   if (node.type === 'MethodCallExpression') return valueCall(node, scope, use);
   throw unsupported(node, scope);
+}
+
+/** A property (see filterProperty), or `Navigation/$count` on a collection navigation. */
+export function memberValue(node: Node, scope: Scope, use?: PathUse): ValueExpression {
+  const path = memberPath(node, scope);
+  const current = isNode(path) ? member(path, 'current') : undefined;
+  const next = isNode(path) ? member(path, 'next') : undefined;
+  if (isNode(next) && isNode(next.value) && next.value.type === 'CountExpression') {
+    const navigation = scope.set.navigations.find(
+      (n) => isNode(current) && n.name === member(current, 'name'),
+    );
+    const text = excerpt(decodeFromParser(node.raw));
+    if (!navigation?.collection) {
+      throw new ODataQueryError(
+        `$count applies to a collection navigation property of ${scope.set.name}: ${text} in ${where(scope)}`,
+      );
+    }
+    // A value of this entity's, like its own properties.
+    if (use?.navigation) throw mixedPaths(text, use.navigation, scope);
+    if (use) use.own = true;
+    return { kind: 'count', related: relatedThrough(navigation, scope.set) };
+  }
+  return { kind: 'property', property: filterProperty(node, scope, use) };
 }
 
 function isValueFunction(name: unknown): name is ValueFunction {

@@ -8,7 +8,7 @@ import {
 import {
   condition,
   expressionText,
-  filterProperty,
+  memberValue,
   parseFilter,
   relatedEntity,
   valueCall,
@@ -281,7 +281,7 @@ function orderByItems(orderBy: Node, scope: Scope): OrderByItem[] {
     if (expression.type === 'MethodCallExpression') {
       value = valueCall(expression, scope, use);
     } else if (expression.type === 'FirstMemberExpression') {
-      value = { kind: 'property', property: filterProperty(expression, scope, use) };
+      value = memberValue(expression, scope, use);
     } else {
       throw new ODataQueryError(
         `Only properties and functions of one can be used in ${where(scope)}; ${excerpt(decodeFromParser(expression.raw))} is not supported`,

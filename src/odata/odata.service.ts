@@ -333,9 +333,9 @@ function sortKeys(
           via.target,
           inner,
           `${inner}.${via.join.inner.field} = ${alias}.${via.join.outer.field}`,
-          valueToSql(value, inner),
+          valueToSql(value, inner, subquery),
         )})`
-      : valueToSql(value, alias);
+      : valueToSql(value, alias, subquery);
     return descending
       ? { sql, direction: 'DESC', nulls: 'NULLS LAST' }
       : { sql, direction: 'ASC', nulls: 'NULLS FIRST' };
