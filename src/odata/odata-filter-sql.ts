@@ -96,9 +96,10 @@ export function valueToSql(
 }
 
 /**
- * Makes the subquery of a lambda (`any`, `all`) or of a sort key one navigation away: `SELECT
- * <select, by default 1> FROM <the set's table> <alias> WHERE <where>`, with `alias.field` in `where` turned into columns as TypeORM does (the service builds
- * it with a query builder). `where` also names the outer alias, which the outer builder resolves.
+ * Makes the subquery of a lambda (`any`, `all`), of `Navigation/$count` or of a sort key one
+ * navigation away: `SELECT <select, by default 1> FROM <the set's table> <alias> WHERE <where>`,
+ * with `alias.field` turned into columns as TypeORM does (the service builds it with a query
+ * builder). `where` also names the outer alias, which the outer builder resolves.
  */
 export type SubqueryRenderer = (
   set: EntitySetModel,

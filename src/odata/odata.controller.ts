@@ -53,7 +53,8 @@ type ODataQueryString = Record<string, unknown>;
 /**
  * The OData v4 service (minimal metadata JSON): the service document, `$metadata`, and for
  * every entity set list, count, read, create, update (PATCH), replace (PUT) and delete, plus
- * navigation from an entity and an entity's single property (`/Name`, `/Name/$value`). The guard asks `read` for GET and `write` for the rest.
+ * navigation from an entity and an entity's single property (`/Name`, `/Name/$value`). The
+ * guard asks `read` for GET and `write` for the rest.
  */
 @Controller('odata/v1')
 export class ODataController {

@@ -23,16 +23,16 @@ export interface Scope {
 /**
  * Runs OData requests against PostgreSQL through TypeORM query builders. A list is one
  * statement, plus one for `$count`; each `$expand` level adds one statement for all parents
- * together (`= ANY(:keys)`), plus one for a nested `$count`, never one per parent. Every value is a bound parameter and every
- * identifier comes from the model.
+ * together (`= ANY(:keys)`), and one more for a nested `$count`, never one per parent. Every
+ * value is a bound parameter and every identifier comes from the model.
  */
 @Injectable()
 export class ODataService {
   constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
 
   /**
-   * The subquery of `any`/`all` and of a sort key one navigation away; its builder turns
-   * `alias.field` into the column.
+   * The subqueries of `any`/`all`, of `Navigation/$count` and of a sort key one navigation
+   * away; its builder turns `alias.field` into the column.
    */
   private readonly subquery: SubqueryRenderer = (set, alias, where, select = '1') =>
     this.dataSource
