@@ -130,7 +130,9 @@ describe('hostile input (fast-check)', () => {
               ...names.number.map((n) => `round(${prefix}${n})`),
               ...(names === customerNames && !prefix ? ['Orders/$count'] : []),
             ]
-          : [];
+          : family === 'datetime'
+            ? names.datetime.map((n) => `date(${prefix}${n})`)
+            : [];
     const choices = [...properties, ...calls];
     return choices.length > 0 ? fc.constantFrom(...choices) : fc.constant(`${prefix}Id`);
   };

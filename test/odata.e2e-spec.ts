@@ -354,6 +354,12 @@ describe('OData v4 API', () => {
         [],
       ],
       [
+        'date, the day in UTC',
+        'Orders?$filter=date(CreatedOnUtc) eq 2024-06-01 or date(CreatedOnUtc) eq 2025-02-28T00:00:00Z',
+        "SELECT id FROM orders WHERE (created_on_utc >= '2024-06-01T00:00:00Z' AND created_on_utc < '2024-06-02T00:00:00Z') OR (created_on_utc >= '2025-02-28T00:00:00Z' AND created_on_utc < '2025-03-01T00:00:00Z')",
+        [],
+      ],
+      [
         'round, floor and ceiling',
         'Products?$filter=round(Price) eq 100 or floor(Price) eq 200 or ceiling(Price) eq 300',
         'SELECT id FROM products WHERE (price >= 99.5 AND price < 100.5) OR (price >= 200 AND price < 201) OR (price > 299 AND price <= 300)',
@@ -418,6 +424,7 @@ describe('OData v4 API', () => {
         "Products?$filter=contains(toupper(Name),'KETTLE')",
         'Customers?$filter=length(trim(LastName)) le 5',
         'Orders?$filter=year(CreatedOnUtc) eq 2025',
+        'Orders?$filter=date(CreatedOnUtc) eq 2024-06-01 or date(CreatedOnUtc) eq 2025-02-28T00:00:00Z',
         'Orders?$filter=month(CreatedOnUtc) eq 12 and day(CreatedOnUtc) ge 24 and hour(CreatedOnUtc) lt 12',
         'Products?$filter=round(Price) eq 100 or floor(Price) eq 200 or ceiling(Price) eq 300',
       ]) {

@@ -43,7 +43,10 @@ function expectSafe({ sql, params }: SqlCondition, set: EntitySetModel, alias = 
     .replace(/:f\d+\b/g, ' ')
     .replace(/\bEXTRACT\((?:YEAR|MONTH|DAY|HOUR|MINUTE|SECOND) FROM\b/g, ' ( ')
     .replace(/\b(?:AND|OR|NOT|IS|NULL|DISTINCT|FROM|LIKE|true)\b/g, ' ')
-    .replace(/\b(?:LOWER|UPPER|BTRIM|CHAR_LENGTH|ROUND|FLOOR|CEIL|CAST|AS|integer)\b/g, ' ')
+    .replace(
+      /\b(?:LOWER|UPPER|BTRIM|CHAR_LENGTH|ROUND|FLOOR|CEIL|CAST|AS|integer|date|timestamp)\b/g,
+      ' ',
+    )
     .replace(/<>|<=|>=|[=<>()]/g, ' ');
   expect(rest.trim()).toBe('');
   const placeholders = [...sql.matchAll(/:(f\d+)/g)].map((m) => m[1]).sort();
@@ -247,6 +250,11 @@ describe('filterToSql: functions', () => {
     [
       'second(CreatedOnUtc) eq 59',
       "CAST(FLOOR(EXTRACT(SECOND FROM e.createdOnUtc AT TIME ZONE 'UTC')) AS integer) = :f0",
+      customers,
+    ],
+    [
+      'date(CreatedOnUtc) eq 2024-06-01',
+      "(CAST(CAST(e.createdOnUtc AT TIME ZONE 'UTC' AS date) AS timestamp) AT TIME ZONE 'UTC') = :f0",
       customers,
     ],
     ['round(Price) eq 10', 'ROUND(e.price) = :f0', products],
@@ -476,6 +484,7 @@ describe('filterToSql: hostile input', () => {
       'length',
       'year',
       'second',
+      'date',
       'round',
       'ceiling',
     ];

@@ -50,6 +50,7 @@ const FUNCTION_SQL: Record<ValueFunction, (argument: string) => string> = {
   hour: (x) => datePart('HOUR', x),
   minute: (x) => datePart('MINUTE', x),
   second: (x) => `CAST(FLOOR(EXTRACT(SECOND FROM ${x} AT TIME ZONE 'UTC')) AS integer)`,
+  date: (x) => `(CAST(CAST(${x} AT TIME ZONE 'UTC' AS date) AS timestamp) AT TIME ZONE 'UTC')`,
   round: (x) => `ROUND(${x})`,
   floor: (x) => `FLOOR(${x})`,
   ceiling: (x) => `CEIL(${x})`,

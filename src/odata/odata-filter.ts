@@ -42,6 +42,7 @@ export type ValueFunction =
   | 'hour'
   | 'minute'
   | 'second'
+  | 'date'
   | 'round'
   | 'floor'
   | 'ceiling';
@@ -61,6 +62,9 @@ export const VALUE_FUNCTIONS: Record<
   hour: { argument: 'Edm.DateTimeOffset', result: 'Edm.Int32' },
   minute: { argument: 'Edm.DateTimeOffset', result: 'Edm.Int32' },
   second: { argument: 'Edm.DateTimeOffset', result: 'Edm.Int32' },
+  // OData's date() gives an Edm.Date; here it is midnight UTC of that day, a date-time, which
+  // compares with a date literal (`2024-06-01`, also midnight UTC) as the client means.
+  date: { argument: 'Edm.DateTimeOffset', result: 'Edm.DateTimeOffset' },
   round: { argument: 'number' },
   floor: { argument: 'number' },
   ceiling: { argument: 'number' },

@@ -1058,6 +1058,13 @@ describe('$filter: functions of a property', () => {
     ['hour(CreatedOnUtc) eq 23', 'hour', 'CreatedOnUtc', customers, literal(23)],
     ['minute(CreatedOnUtc) eq 0', 'minute', 'CreatedOnUtc', customers, literal(0)],
     ['second(CreatedOnUtc) eq 0', 'second', 'CreatedOnUtc', customers, literal(0)],
+    [
+      'date(CreatedOnUtc) eq 2024-06-01',
+      'date',
+      'CreatedOnUtc',
+      customers,
+      literal(new Date('2024-06-01T00:00:00Z')),
+    ],
     ['round(Price) eq 10', 'round', 'Price', products, literal(10)],
     ['floor(Price) eq 10', 'floor', 'Price', products, literal(10)],
     ['ceiling(StockQuantity) eq 10', 'ceiling', 'StockQuantity', products, literal(10)],
