@@ -548,6 +548,33 @@ describe('OData v4 API', () => {
   });
 
   describe('single entities and navigation', () => {
+    it('reads one related entity by its key: Customers(42)/Orders(7)', async () => {
+      const [mine] = await t.db.query<{ id: number }>(
+        'SELECT id FROM orders WHERE customer_id = 42 ORDER BY id LIMIT 1',
+      );
+      const [other] = await t.db.query<{ id: number }>(
+        'SELECT id FROM orders WHERE customer_id <> 42 ORDER BY id LIMIT 1',
+      );
+      const response = await get(
+        `/odata/v1/Customers(42)/Orders(${mine.id})?$select=Id,CustomerId&$expand=Customer($select=Id)`,
+      ).expect(200);
+      expect(response.body).toEqual({
+        '@odata.context': expect.stringMatching(
+          /#Orders\(Id,CustomerId,Customer\(Id\)\)\/\$entity$/,
+        ),
+        Id: mine.id,
+        CustomerId: 42,
+        Customer: { Id: 42 },
+      });
+      // Another customer's order, a missing one, a missing customer: 404.
+      await get(`/odata/v1/Customers(42)/Orders(${other.id})`).expect(404);
+      await get('/odata/v1/Customers(42)/Orders(999999)').expect(404);
+      await get(`/odata/v1/Customers(999999)/Orders(${mine.id})`).expect(404);
+      // A key on a single-valued navigation, or with /$count, addresses nothing.
+      await get(`/odata/v1/Orders(${mine.id})/Customer(42)`).expect(404);
+      await get(`/odata/v1/Customers(42)/Orders(${mine.id})/$count`).expect(404);
+    });
+
     it('reads one property, and its raw value with /$value', async () => {
       const [row] = await t.db.query<{ email: string; price: string; published: boolean }>(
         'SELECT c.email, p.price, p.published FROM customers c, products p WHERE c.id = 42 AND p.id = 5',

@@ -117,8 +117,10 @@ export class ODataController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    const { set, key, navigation } = parseNavigation(resource, name);
-    if (!navigation.collection) throw noResource(`${resource}/${name}/$count`);
+    const { set, key, navigation, relatedKey } = parseNavigation(resource, name);
+    if (!navigation.collection || relatedKey !== undefined) {
+      throw noResource(`${resource}/${name}/$count`);
+    }
     const target = findEntitySet(navigation.target)!;
     return this.countText(
       target,
@@ -155,9 +157,17 @@ export class ODataController {
     if (isStructuralProperty(resource, name)) {
       return this.property(resource, name, query, request, reply);
     }
-    const { set, key, navigation } = parseNavigation(resource, name);
+    const { set, key, navigation, relatedKey } = parseNavigation(resource, name);
     const target = findEntitySet(navigation.target)!;
     reply.header('Content-Type', JSON_TYPE);
+    if (relatedKey !== undefined) {
+      // One of the related entities, by its key: 404 unless it is related to this one.
+      const within = await this.relatedScope(set, key, navigation);
+      const options = this.options(target, query, request, SINGLE_ENTITY_OPTIONS);
+      const row = await this.odata.get(target, relatedKey, options, within);
+      if (!row) throw notFound(target, relatedKey);
+      return this.single(request, target, row, options);
+    }
     if (navigation.collection) {
       return this.list(
         request,
@@ -416,11 +426,18 @@ function parseProperty(
 function parseNavigation(
   resource: string,
   name: string,
-): { set: EntitySetModel; key: number; navigation: EdmNavigation } {
+): { set: EntitySetModel; key: number; navigation: EdmNavigation; relatedKey?: number } {
   const { set, key } = parseResource(resource);
-  const navigation = set.navigations.find((n) => n.name === name);
-  if (key === undefined || !navigation) throw noResource(`${resource}/${name}`);
-  return { set, key, navigation };
+  const match = RESOURCE.exec(name);
+  const navigation = match && set.navigations.find((n) => n.name === match[1]);
+  if (key === undefined || !match || !navigation) throw noResource(`${resource}/${name}`);
+  if (match[2] === undefined) return { set, key, navigation };
+  // `Customers(42)/Orders(7)`: a key addresses one entity of a collection navigation only.
+  if (!navigation.collection) throw noResource(`${resource}/${name}`);
+  const relatedKey = Number(match[2]);
+  const target = findEntitySet(navigation.target)!;
+  if (relatedKey > INT32_MAX) throw notFound(target, relatedKey);
+  return { set, key, navigation, relatedKey };
 }
 
 function serviceRoot(request: FastifyRequest): string {

@@ -65,9 +65,17 @@ export class ODataService {
     return { rows, count, more };
   }
 
-  async get(set: EntitySetModel, key: number, options: QueryOptions): Promise<Row | undefined> {
+  /** The entity with that key; `within`: only if it also belongs there (`Customers(42)/Orders(7)`). */
+  async get(
+    set: EntitySetModel,
+    key: number,
+    options: QueryOptions,
+    within?: Scope,
+  ): Promise<Row | undefined> {
     const scope = { property: keyProperty(set), value: key };
-    const entity = await this.selectQuery(set, options, scope).getOne();
+    const query = this.selectQuery(set, options, scope);
+    if (within) query.andWhere(`e.${within.property.field} = :within`, { within: within.value });
+    const entity = await query.getOne();
     if (!entity) return undefined;
     const rows = this.rowsOf(set, [entity], options);
     await this.expand(rows, options.expand);
