@@ -738,6 +738,17 @@ describe('OData v4 API', () => {
       expect(single.body.error.message).toContain('collections only');
     });
 
+    it('expands every navigation with $expand=*', async () => {
+      const order = await get('/odata/v1/Orders(1)?$expand=*').expect(200);
+      const [row] = await t.db.query<{ customer_id: number }>(
+        'SELECT customer_id FROM orders WHERE id = 1',
+      );
+      expect(order.body.Customer.Id).toBe(row.customer_id);
+      const customer = await get('/odata/v1/Customers(42)?$expand=*&$select=Id').expect(200);
+      const orderIds = await sqlIds('SELECT id FROM orders WHERE customer_id = 42 ORDER BY id');
+      expect(customer.body.Orders.map((o: { Id: number }) => o.Id)).toEqual(orderIds);
+    });
+
     it('nests expansions and refuses more than MaxExpansionDepth (8) levels', async () => {
       const nested = await get(
         '/odata/v1/Customers(5)?$expand=Orders($expand=Customer($select=Id))',

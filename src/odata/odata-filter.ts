@@ -294,7 +294,7 @@ export function relatedEntity(use: PathUse, scope: Scope): RelatedEntity | undef
 }
 
 /** What `navigation` of `set` leads to, and how the rows join. */
-function relatedThrough(navigation: EdmNavigation, set: EntitySetModel): RelatedEntity {
+export function relatedThrough(navigation: EdmNavigation, set: EntitySetModel): RelatedEntity {
   const target = findEntitySet(navigation.target);
   if (!target) throw new Error(`The model has no entity set ${navigation.target}`);
   return {

@@ -11,6 +11,7 @@ import {
   memberValue,
   parseFilter,
   relatedEntity,
+  relatedThrough,
   valueCall,
   type FilterExpression,
   type PathUse,
@@ -336,13 +337,24 @@ function expandItems(
   for (const item of nodes(member(expand, 'items'))) {
     if (item.type !== 'ExpandItem') throw unsupported(item, scope);
     const path = member(item, 'path');
-    if (path === '*') throw new ODataQueryError(`$expand=* is not supported (in ${where(scope)})`);
     if (
       member(item, 'ref') !== undefined ||
       member(item, 'count') !== undefined ||
       member(item, 'levels') !== undefined
     ) {
       throw unsupported(item, scope);
+    }
+    if (path === '*') {
+      // Every navigation of the set, one level, without options (the parser allows none here).
+      for (const navigation of scope.set.navigations) {
+        if (items.some((existing) => existing.navigation === navigation)) continue;
+        items.push({
+          navigation,
+          target: relatedThrough(navigation, scope.set).target,
+          options: { orderBy: [], count: false, expand: [] },
+        });
+      }
+      continue;
     }
     const navigation = expandNavigation(asNode(path), scope);
     if (items.some((existing) => existing.navigation === navigation)) {
