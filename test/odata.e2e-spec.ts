@@ -589,6 +589,7 @@ describe('OData v4 API', () => {
       expect(price.body.value).toBe(Number(row.price));
       const raw = await get('/odata/v1/Customers(42)/Email/$value').expect(200);
       expect(raw.headers['content-type']).toMatch(/^text\/plain/);
+      expect(raw.headers['x-content-type-options']).toBe('nosniff');
       expect(raw.text).toBe(row.email);
       const flag = await get('/odata/v1/Products(5)/Published/$value').expect(200);
       expect(flag.text).toBe(String(row.published));

@@ -142,7 +142,9 @@ export class ODataController {
   ): Promise<string | undefined> {
     const { value } = await this.readProperty(resource, name, '/$value', query, request, reply);
     if (value === null) return undefined;
+    // The text is the client's data (a name could hold markup): never to be sniffed as HTML.
     reply.header('Content-Type', 'text/plain; charset=utf-8');
+    reply.header('X-Content-Type-Options', 'nosniff');
     return String(value);
   }
 
