@@ -267,6 +267,17 @@ describe('OData v4 API through a generic metadata-driven client (ts-odatajs)', (
     });
   });
 
+  it('reads a single property, typed by the model from the context URL', async () => {
+    const { data } = await client.read<Record<string, unknown>>('Customers(42)/CreatedOnUtc');
+    const [row] = await t.db.query<{ created_on_utc: Date }>(
+      'SELECT created_on_utc FROM customers WHERE id = 42',
+    );
+    // odatajs resolved `#Customers(42)/CreatedOnUtc` to the property's type in the CSDL (it
+    // annotates a primitive property but leaves its value as the JSON string).
+    expect(data['value@odata.type']).toBe('#DateTimeOffset');
+    expect(data.value).toBe(row.created_on_utc.toISOString());
+  });
+
   it('creates a Product and reads it back', async () => {
     const product = {
       Name: 'Client-made Kettle',
