@@ -907,9 +907,81 @@ describe('OData v4 API', () => {
         { OrderNumber: 'X-2', CustomerId: 999999, OrderTotal: 1, OrderStatus: 'Pending' },
         'CustomerId',
       ],
+      [
+        'a reference to an unknown customer',
+        'Orders',
+        {
+          OrderNumber: 'X-3',
+          'Customer@odata.bind': 'Customers(999999)',
+          OrderTotal: 1,
+          OrderStatus: 'Pending',
+        },
+        'CustomerId',
+      ],
+      [
+        'a reference that is not a customer URL',
+        'Orders',
+        {
+          OrderNumber: 'X-4',
+          'Customer@odata.bind': 'Products(1)',
+          OrderTotal: 1,
+          OrderStatus: 'Pending',
+        },
+        'Customer@odata.bind',
+      ],
+      [
+        'a reference that disagrees with CustomerId',
+        'Orders',
+        {
+          OrderNumber: 'X-5',
+          CustomerId: 1,
+          'Customer@odata.bind': 'Customers(2)',
+          OrderTotal: 1,
+          OrderStatus: 'Pending',
+        },
+        'CustomerId',
+      ],
+      [
+        'a reference to a collection',
+        'Customers',
+        {
+          FirstName: 'a',
+          LastName: 'b',
+          Email: 'bind@example.org',
+          'Orders@odata.bind': ['Orders(1)'],
+        },
+        'Orders@odata.bind',
+      ],
     ])('refuses %s with 400 naming the property', async (_, set, body, property) => {
       const response = await post(`/odata/v1/${set}`, body).expect(400);
       expect(response.body.error.message).toContain(property);
+    });
+
+    it('sets the customer of an order by reference (Customer@odata.bind), also with PATCH', async () => {
+      const order = { OrderTotal: 10, OrderStatus: 'Pending' };
+      const relative = await post('/odata/v1/Orders', {
+        ...order,
+        OrderNumber: 'BIND-1',
+        'Customer@odata.bind': 'Customers(7)',
+      }).expect(201);
+      expect(relative.body.CustomerId).toBe(7);
+      const absolute = await post('/odata/v1/Orders', {
+        ...order,
+        OrderNumber: 'BIND-2',
+        CustomerId: 8,
+        'Customer@odata.bind': `http://127.0.0.1:3000/odata/v1/Customers(Id=8)`,
+      }).expect(201);
+      expect(absolute.body.CustomerId).toBe(8);
+      await t.http
+        .patch(`/odata/v1/Orders(${relative.body.Id})`)
+        .set('Authorization', writer)
+        .send({ 'Customer@odata.bind': '/odata/v1/Customers(9)' })
+        .expect(204);
+      const [row] = await t.db.query<{ customer_id: number }>(
+        'SELECT customer_id FROM orders WHERE id = $1',
+        [relative.body.Id],
+      );
+      expect(row.customer_id).toBe(9);
     });
 
     it('refuses a duplicate SKU with 409 and a body that is not JSON with 415', async () => {

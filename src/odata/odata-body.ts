@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { EdmProperty, EntitySetModel } from './edm-model';
+import { EdmNavigation, EdmProperty, EntitySetModel } from './edm-model';
 
 export type WriteMode = 'create' | 'replace' | 'update';
 
@@ -27,6 +27,8 @@ function invalid(property: string, message: string): BadRequestException {
  * Validates a JSON request body against the model and returns the entity fields to write.
  * Server-set properties (Id, CreatedOnUtc) and `@odata` annotations are ignored; unknown
  * properties, navigation properties and values of the wrong type are a 400 naming the field.
+ * A single-valued navigation may be set by reference, as OData clients do:
+ * `"Customer@odata.bind": "Customers(42)"` sets `CustomerId` to 42.
  * `create` and `replace` need every required property (`replace` resets the others to their
  * defaults, as PUT means); `update` (PATCH) takes any subset.
  */
@@ -41,7 +43,7 @@ export function entityFieldsFromBody(
       message: `The body must be a JSON object with the properties of a ${set.typeName}.`,
     });
   }
-  const input = body as Record<string, unknown>;
+  const input = withBindings(set, body as Record<string, unknown>);
   for (const name of Object.keys(input)) {
     if (name.startsWith('@') || set.properties.some((p) => p.name === name)) continue;
     if (set.navigations.some((n) => n.name === name)) {
@@ -61,6 +63,55 @@ export function entityFieldsFromBody(
     }
   }
   return fields;
+}
+
+const BIND_SUFFIX = '@odata.bind';
+
+/**
+ * The body with each `Navigation@odata.bind` of a single-valued navigation turned into the
+ * property it sets (`Customer@odata.bind: "Customers(42)"` into `CustomerId: 42`). The reference
+ * is the entity's URL: `Customers(42)`, `Customers(Id=42)`, or the same under the service root
+ * (`/odata/v1/Customers(42)`, `http://host/odata/v1/Customers(42)`).
+ */
+function withBindings(
+  set: EntitySetModel,
+  input: Record<string, unknown>,
+): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  const bound: [EdmNavigation, number][] = [];
+  for (const [name, value] of Object.entries(input)) {
+    if (!name.endsWith(BIND_SUFFIX)) {
+      result[name] = value;
+      continue;
+    }
+    const navigation = set.navigations.find((n) => `${n.name}${BIND_SUFFIX}` === name);
+    if (!navigation) throw invalid(name, `binds no navigation property of ${set.typeName}`);
+    if (navigation.collection) {
+      throw invalid(name, 'binds a collection; set the reference on each related entity instead');
+    }
+    bound.push([navigation, referencedKey(name, navigation, value)]);
+  }
+  for (const [navigation, key] of bound) {
+    const property = navigation.sourceProperty;
+    if (property in result && result[property] !== key) {
+      throw invalid(property, `disagrees with ${navigation.name}${BIND_SUFFIX}`);
+    }
+    result[property] = key;
+  }
+  return result;
+}
+
+function referencedKey(name: string, navigation: EdmNavigation, value: unknown): number {
+  const target = navigation.target;
+  const pattern = new RegExp(
+    `^(?:(?:https?://[^/?#]+)?/odata/v1/)?${target}\\((?:Id=)?(\\d{1,10})\\)$`,
+  );
+  const match = typeof value === 'string' ? pattern.exec(value) : null;
+  const key = match ? Number(match[1]) : NaN;
+  if (!match || key > INT32_MAX) {
+    throw invalid(name, `must be the URL of one of the ${target}, such as ${target}(42)`);
+  }
+  return key;
 }
 
 function convert(property: EdmProperty, value: unknown): unknown {
