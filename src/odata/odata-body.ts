@@ -77,7 +77,8 @@ function withBindings(
   set: EntitySetModel,
   input: Record<string, unknown>,
 ): Record<string, unknown> {
-  const result: Record<string, unknown> = {};
+  // No prototype: a body's own names only, whatever they are.
+  const result = Object.create(null) as Record<string, unknown>;
   const bound: [EdmNavigation, number][] = [];
   for (const [name, value] of Object.entries(input)) {
     if (!name.endsWith(BIND_SUFFIX)) {
@@ -93,7 +94,7 @@ function withBindings(
   }
   for (const [navigation, key] of bound) {
     const property = navigation.sourceProperty;
-    if (property in result && result[property] !== key) {
+    if (Object.hasOwn(result, property) && result[property] !== key) {
       throw invalid(property, `disagrees with ${navigation.name}${BIND_SUFFIX}`);
     }
     result[property] = key;
