@@ -149,6 +149,12 @@ export const ENTITY_SETS: readonly EntitySetModel[] = [
   },
 ];
 
+/**
+ * An entity's key in a URL, as OData writes it: `(42)` or `(Id=42)`, the digits its one capturing
+ * group. At most 10 digits, so a caller can compare the key with the Int32 range as a Number.
+ */
+export const KEY_SEGMENT = String.raw`\((?:Id=)?(\d{1,10})\)`;
+
 export function findEntitySet(name: string): EntitySetModel | undefined {
   return ENTITY_SETS.find((set) => set.name === name);
 }

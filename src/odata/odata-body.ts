@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { EdmNavigation, EdmProperty, EntitySetModel } from './edm-model';
+import { EdmNavigation, EdmProperty, EntitySetModel, KEY_SEGMENT } from './edm-model';
 
 export type WriteMode = 'create' | 'replace' | 'update';
 
@@ -104,9 +104,7 @@ function withBindings(
 
 function referencedKey(name: string, navigation: EdmNavigation, value: unknown): number {
   const target = navigation.target;
-  const pattern = new RegExp(
-    `^(?:(?:https?://[^/?#]+)?/odata/v1/)?${target}\\((?:Id=)?(\\d{1,10})\\)$`,
-  );
+  const pattern = new RegExp(`^(?:(?:https?://[^/?#]+)?/odata/v1/)?${target}${KEY_SEGMENT}$`);
   const match = typeof value === 'string' ? pattern.exec(value) : null;
   const key = match ? Number(match[1]) : NaN;
   if (!match || key > INT32_MAX) {
