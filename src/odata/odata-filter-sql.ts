@@ -5,6 +5,7 @@ import {
   type ComparisonOperator,
   type FilterExpression,
   type Operand,
+  type RelatedEntity,
   type ValueExpression,
   type ValueFunction,
 } from './odata-filter';
@@ -71,6 +72,11 @@ function columnSql(property: EdmProperty, alias: string): string {
   return `${alias}.${property.field}`;
 }
 
+/** The condition tying a related row (alias `inner`) to the entity (alias `outer`). */
+export function joinSql(join: RelatedEntity['join'], inner: string, outer: string): string {
+  return `${columnSql(join.inner, inner)} = ${columnSql(join.outer, outer)}`;
+}
+
 /**
  * A value expression (a property, functions of one, a count of related entities) as SQL over
  * `alias`: for `$filter` and `$orderby`. Only model names and fixed function names, never
@@ -90,8 +96,7 @@ export function valueToSql(
       if (!subquery) throw new TypeError('A $count of related entities needs a subquery renderer');
       const { target, join } = expression.related;
       const inner = `${alias}_count`;
-      const link = `${columnSql(join.inner, inner)} = ${columnSql(join.outer, alias)}`;
-      return `(${subquery(target, inner, link, 'COUNT(*)')})`;
+      return `(${subquery(target, inner, joinSql(join, inner, alias), 'COUNT(*)')})`;
     }
   }
 }
@@ -208,7 +213,7 @@ export function filterToSql(
   const quantified = (at: string, node: Extract<FilterExpression, { kind: 'lambda' }>): string => {
     if (!subquery) throw new TypeError('A filter with any or all needs a subquery renderer');
     const inner = `${prefix}l${lambdas++}`;
-    const link = `${columnSql(node.join.inner, inner)} = ${columnSql(node.join.outer, at)}`;
+    const link = joinSql(node.join, inner, at);
     const predicate = node.predicate ? render(node.predicate, inner) : undefined;
     const where =
       node.quantifier === 'any'

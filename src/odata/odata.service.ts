@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError, SelectQueryBuilder } from 'typeorm';
 import { EdmProperty, EntitySetModel, keyProperty } from './edm-model';
 import { entityFieldsFromBody, WriteMode } from './odata-body';
-import { filterToSql, SubqueryRenderer, valueToSql } from './odata-filter-sql';
+import { filterToSql, joinSql, SubqueryRenderer, valueToSql } from './odata-filter-sql';
 import { ExpandItem, QueryOptions } from './odata-query';
 import { Row, toJsonValue, toRow } from './odata-row';
 
@@ -340,7 +340,7 @@ function sortKeys(
       ? `(${subquery(
           via.target,
           inner,
-          `${inner}.${via.join.inner.field} = ${alias}.${via.join.outer.field}`,
+          joinSql(via.join, inner, alias),
           valueToSql(value, inner, subquery),
         )})`
       : valueToSql(value, alias, subquery);
