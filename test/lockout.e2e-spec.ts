@@ -1,3 +1,4 @@
+import pg from 'pg';
 import request from 'supertest';
 import {
   adminAuth,
@@ -259,6 +260,96 @@ describe('locks and bans (AUTH_LOCKOUT_ATTEMPTS=3, AUTH_IP_BAN_ATTEMPTS=6)', () 
       .set('Authorization', basic(reader.publicKey, reader.secretKey))
       .expect(403);
     expectReason(await t.http.get('/admin/lockouts'), 401, 2, 'InvalidAuthorizationHeader');
+  });
+});
+
+/**
+ * A burst sent at once, each request on a connection of its own, from `address`: the statuses
+ * and reason ids of the answers, in the order sent. The `api_users` table is locked while the
+ * burst arrives, so that every credential check that starts waits for the database until all
+ * requests are in: the bound tested below holds by itself, not by how fast the checks run.
+ */
+async function burst(
+  t: TestApp,
+  authorizations: string[],
+  address: string,
+): Promise<{ status: number; reason: string | null }[]> {
+  const url = `${await t.app.getUrl()}/odata/v1`;
+  const blocker = new pg.Client({ connectionString: t.db.url });
+  await blocker.connect();
+  try {
+    await blocker.query('BEGIN');
+    await blocker.query('LOCK TABLE api_users IN ACCESS EXCLUSIVE MODE');
+    const answers = send(url, authorizations, address);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await blocker.query('COMMIT');
+    return await answers;
+  } finally {
+    await blocker.end();
+  }
+}
+
+function send(
+  url: string,
+  authorizations: string[],
+  address: string,
+): Promise<{ status: number; reason: string | null }[]> {
+  return Promise.all(
+    authorizations.map(async (authorization) => {
+      const response = await fetch(url, {
+        headers: { authorization, 'x-forwarded-for': address, connection: 'close' },
+      });
+      await response.arrayBuffer();
+      return {
+        status: response.status,
+        reason: response.headers.get('smartstore-api-authresultid'),
+      };
+    }),
+  );
+}
+
+const countOf = (answers: { reason: string | null }[], reason: string) =>
+  answers.filter((answer) => answer.reason === reason).length;
+
+describe('bursts of attempts sent at once', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await createTestApp(
+      { ...TRUST_LOOPBACK, AUTH_LOCKOUT_ATTEMPTS: '3', AUTH_IP_BAN_ATTEMPTS: '6' },
+      db,
+    );
+    await t.app.listen(0, '127.0.0.1');
+  });
+  afterAll(() => t.close());
+
+  // Without a bound on the checks running at once, every request of a burst passed the lock
+  // lookup before the first failure was counted, and all 20 got a 3 (all 100 a 4 below).
+  it('cannot get past a lock: at most 2 x 3 - 1 wrong secrets of a key are checked', async () => {
+    const user = await createApiUser(t);
+    const wrong = Array.from({ length: 20 }, (_, i) => basic(user.publicKey, `wrong-${i}-0000000`));
+    const answers = await burst(t, wrong, '198.51.100.201');
+    expect(countOf(answers, '3')).toBeGreaterThanOrEqual(3);
+    expect(countOf(answers, '3')).toBeLessThanOrEqual(5);
+    expect(countOf(answers, '6')).toBe(20 - countOf(answers, '3'));
+    expectLocked(await get(t, basic(user.publicKey, user.secretKey), '198.51.100.201'), 900);
+  });
+
+  it('cannot get past a ban: at most 2 x 6 - 1 unknown keys from an address are checked', async () => {
+    const unknown = Array.from({ length: 100 }, (_, i) => basic(`burst-unknown-${i}`, 'x-0000000'));
+    const answers = await burst(t, unknown, '198.51.100.202');
+    expect(countOf(answers, '4')).toBeGreaterThanOrEqual(6);
+    expect(countOf(answers, '4')).toBeLessThanOrEqual(11);
+    expect(countOf(answers, '7')).toBe(100 - countOf(answers, '4'));
+  });
+
+  it('lets a burst of correct requests through, none refused', async () => {
+    const user = await createApiUser(t);
+    const answers = await burst(
+      t,
+      Array.from({ length: 20 }, () => basic(user.publicKey, user.secretKey)),
+      '198.51.100.203',
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(Array(20).fill(200));
   });
 });
 

@@ -13,6 +13,7 @@ import {
   LockKind,
   LockSubject,
 } from './attempt-store';
+import { AttemptGate, GateTicket } from './attempt-gate';
 import { countedAddress } from './client-address';
 import { MemoryAttemptStore } from './memory-attempt-store';
 
@@ -73,6 +74,7 @@ export class LockoutService {
   private readonly keyRule?: AttemptRule;
   private readonly addressRule?: AttemptRule;
   private readonly ipv6PrefixLength: number;
+  private readonly gate = new AttemptGate();
 
   constructor(
     config: AppConfig,
@@ -114,6 +116,25 @@ export class LockoutService {
   mayBlock(): boolean {
     if (!this.keyRule && !this.addressRule) return false;
     return this.stores.primary.mayHoldLocks() || (this.stores.fallback?.mayHoldLocks() ?? false);
+  }
+
+  /**
+   * Runs `attempt`, a check of credentials that may fail (the lock lookup, the check and the
+   * count of its failure), once fewer than each rule's attempts of the same key from the same
+   * address, and of the same address, are running on this instance (see `AttemptGate`): a burst
+   * sent at once cannot get more than twice a rule's attempts past its lock. Synchronous when
+   * there is room (almost always).
+   */
+  admit<T>(address: string, publicKey: string, attempt: () => T | Promise<T>): T | Promise<T> {
+    if (!this.keyRule && !this.addressRule) return attempt();
+    const counted = countedAddress(address, this.ipv6PrefixLength);
+    const tickets: GateTicket[] = [];
+    // NUL occurs in neither a public key nor an address (see lockId).
+    if (this.addressRule) tickets.push({ lane: `a\0${counted}`, limit: this.addressRule.attempts });
+    if (this.keyRule) {
+      tickets.push({ lane: `k\0${counted}\0${publicKey}`, limit: this.keyRule.attempts });
+    }
+    return this.gate.run(tickets, attempt);
   }
 
   /** Counts the error when it is a failed attempt (reasons 3, 4, 5); never throws. */

@@ -43,7 +43,10 @@ function userNamed(name: string): AuthenticatedUser {
 }
 
 /** What the guard asked the lock store, in order. */
-type LockCall = ['check', string, string | undefined] | ['recordDenial', unknown, string, string];
+type LockCall =
+  | ['admit', string, string]
+  | ['check', string, string | undefined]
+  | ['recordDenial', unknown, string, string];
 
 function guardWith(
   strategy: ReturnType<typeof scriptedStrategy>,
@@ -56,6 +59,10 @@ function guardWith(
   const calls = locks.calls ?? [];
   const lockouts = {
     mayBlock: () => locks.mayBlock ?? false,
+    admit: (address: string, publicKey: string, attempt: () => unknown) => {
+      calls.push(['admit', address, publicKey]);
+      return attempt();
+    },
     check: (address: string, publicKey?: string) => {
       calls.push(['check', address, publicKey]);
       return Promise.resolve(locks.block);
@@ -182,7 +189,10 @@ describe('ApiKeyGuard without waiting', () => {
       reason: AuthResult.UserLocked,
       retryAfterSeconds: 60,
     });
-    expect(calls).toEqual([['check', '127.0.0.1', 'alice']]);
+    expect(calls).toEqual([
+      ['admit', '127.0.0.1', 'alice'],
+      ['check', '127.0.0.1', 'alice'],
+    ]);
     expect(request.user).toBeUndefined();
   });
 
@@ -196,7 +206,10 @@ describe('ApiKeyGuard without waiting', () => {
     await expect(guard.canActivate(contextFor(readRequest(basic('alice', 'wrong'))))).rejects.toBe(
       denial,
     );
-    expect(calls).toEqual([['recordDenial', denial, 'alice', '127.0.0.1']]);
+    expect(calls).toEqual([
+      ['admit', '127.0.0.1', 'alice'],
+      ['recordDenial', denial, 'alice', '127.0.0.1'],
+    ]);
   });
 
   it('still refuses a user without the role the method needs', async () => {

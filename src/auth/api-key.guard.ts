@@ -93,12 +93,30 @@ export class ApiKeyGuard implements CanActivate {
       throw new AuthDeniedException(AuthResult.SslRequired);
     }
 
-    // Reasons 7 and 6 in one store lookup. An invalid header has no public key, so only a ban
-    // can answer before its reason 2. A header verified before gives its key without a parse;
-    // any other is parsed here, once (the strategy gets the same parse, not a second one).
-    const recognised = this.credentials.recognise(request);
-    const publicKey = recognised ? recognised.publicKey : validPublicKey(request);
+    // A header verified before gives its key without a parse; any other is parsed here, once
+    // (the strategy gets the same parse, not a second one).
     const address = clientAddress(request);
+    const recognised = this.credentials.recognise(request);
+    if (recognised) return this.attempt(route, request, recognised.publicKey, address);
+    const publicKey = validPublicKey(request);
+    // Only credentials that may fail are counted, so only they wait for their turn (see
+    // LockoutService.admit): a recognised header passes, an invalid one is a 2.
+    if (publicKey === undefined) return this.attempt(route, request, undefined, address);
+    return this.lockouts.admit(address, publicKey, () =>
+      this.attempt(route, request, publicKey, address),
+    );
+  }
+
+  /**
+   * Reasons 7 and 6 in one store lookup, then the credentials and roles. An invalid header has
+   * no public key, so only a ban can answer before its reason 2.
+   */
+  private attempt(
+    route: RouteAuth,
+    request: FastifyRequest,
+    publicKey: string | undefined,
+    address: string,
+  ): boolean | Promise<boolean> {
     if (!this.lockouts.mayBlock()) {
       return this.authenticateAndAuthorise(route, request, publicKey, address);
     }
