@@ -39,7 +39,7 @@ function fakeFeed() {
   return feed;
 }
 
-function setUp(initial: UserForAuthentication | null | Error) {
+function setUp(initial: UserForAuthentication | null | Error, options = { conceal: false }) {
   let found = initial;
   const lookups: string[] = [];
   const apiUsers = {
@@ -63,7 +63,7 @@ function setUp(initial: UserForAuthentication | null | Error) {
       apiUsers,
       lastRequests,
       secrets,
-      config,
+      { ...config, authConcealReasons: options.conceal },
       feed as unknown as ChangeFeed,
     ),
     verifications,
@@ -157,6 +157,40 @@ describe('CredentialsService', () => {
     await service.verify('nobody', SECRET).catch(() => undefined);
     await service.verify('nobody', SECRET).catch(() => undefined);
     expect(lookups).toEqual(['nobody', 'nobody']);
+  });
+
+  it('in conceal mode reads a cached user on every failure, as an unknown key is read', async () => {
+    // One read for each failure, whether the key is unknown, disabled or given a wrong secret,
+    // and whether or not the cache held the user: their answers take the same work.
+    const disabled = { ...enabledUser, enabled: false };
+    for (const found of [null, disabled, enabledUser]) {
+      const { service, lookups } = setUp(found, { conceal: true });
+      await service.verify('k', found === enabledUser ? SECRET : 'wrong-00000000').catch(() => 0);
+      for (let i = 0; i < 3; i++) {
+        await service.verify('k', 'wrong-secret-000000').catch(() => undefined);
+      }
+      expect(lookups).toHaveLength(4);
+      await service.verifyWithoutEffect('k', 'wrong-secret-000000');
+      expect(lookups).toHaveLength(5);
+    }
+    // Outside conceal mode the cache answers them, and a success reads nothing in either mode.
+    const plain = setUp(enabledUser);
+    await plain.service.verify('k', 'wrong-secret-000000').catch(() => undefined);
+    await plain.service.verify('k', 'wrong-secret-000000').catch(() => undefined);
+    expect(plain.lookups).toHaveLength(1);
+    const concealed = setUp(enabledUser, { conceal: true });
+    await concealed.service.verify('k', SECRET);
+    await concealed.service.verify('k', SECRET);
+    expect(concealed.lookups).toHaveLength(1);
+  });
+
+  it('in conceal mode answers a cached failure as the cache says while the database fails', async () => {
+    const t = setUp(enabledUser, { conceal: true });
+    await t.service.verify('k', SECRET);
+    t.answer(new Error('connect ECONNREFUSED 127.0.0.1:5432'));
+    expect(await reasonOf(t.service.verify('k', 'wrong-secret-000000'))).toBe(
+      AuthResult.InvalidCredentials,
+    );
   });
 
   it('reads a user again after a change to its key, and only to its key', async () => {
