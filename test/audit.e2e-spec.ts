@@ -263,6 +263,29 @@ describe('audit trail', () => {
       expect(row.details).toBeNull();
     });
 
+    it('keeps every event of a batch when a body holds a name jsonb cannot store', async () => {
+      // A lone surrogate as a field name, which JSON.stringify writes as "\ud800" and jsonb
+      // refuses: it made the whole batch fail, so the user's creation, a denial and the
+      // deletion itself were all dropped (found by review).
+      await audit().flush();
+      const user = await newUser();
+      await t.http.get('/odata/v1').set('Authorization', basic('audit-unknown-key', WRONG_SECRET));
+      await t.http
+        .delete(`/admin/api-users/${user.id}`)
+        .set(admin())
+        .set('Content-Type', 'application/json')
+        .send('{"\\ud800":1}')
+        .expect(204);
+      await audit().flush();
+      const written = await rows(`target = $1 OR public_key = 'audit-unknown-key'`, [user.id]);
+      expect(written.map((row) => row.action ?? row.reason)).toEqual([
+        'api-users.create',
+        'UserUnknown',
+        'api-users.delete',
+      ]);
+      expect(written[2].details).toEqual({ fields: ['\ufffd'], values: { '\ufffd': 1 } });
+    });
+
     it('settings.update', async () => {
       await t.http.patch('/admin/settings').set(admin()).send({ maxTop: 150 }).expect(200);
       await t.http.patch('/admin/settings').set(admin()).send({ maxTop: 120 }).expect(200);

@@ -188,6 +188,8 @@ describe('clientAddress', () => {
 describe('clip', () => {
   it('counts characters, not UTF-16 units, and replaces control characters', () => {
     expect(clip('a\u0000b\nc', 10)).toBe('a?b?c');
+    // A lone surrogate (jsonb refuses its escape) becomes U+FFFD; a pair stays.
+    expect(clip('a\ud800b\udc00c\ud83d\ude00', 10)).toBe('a\ufffdb\ufffdc😀');
     expect(clip('😀😀😀', 2)).toBe('😀😀');
     expect(clip('short', 10)).toBe('short');
   });

@@ -49,13 +49,20 @@ export interface AuditedRequest {
 
 export const LIMITS = { publicKey: 128, reason: 40, action: 100, target: 100, path: 200 };
 
+/** A surrogate without its other half: JSON.stringify writes it as `\ud800`, which jsonb refuses. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
 /**
  * Text as the database can hold it: no control characters (PostgreSQL refuses NUL and one bad
- * row would fail the whole batch), at most `max` characters (code points, as varchar counts).
+ * row would fail the whole batch), no lone surrogates (a body's field names reach the jsonb
+ * `details`: `{"\ud800":1}` made the whole batch fail), at most `max` characters (code points,
+ * as varchar counts).
  */
 export function clip(text: string, max: number): string {
-  // eslint-disable-next-line no-control-regex
-  const clean = text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  const clean = text
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f-\u009f]/g, '?')
+    .replace(LONE_SURROGATE, '\ufffd');
   const chars = Array.from(clean);
   return chars.length > max ? chars.slice(0, max).join('') : clean;
 }

@@ -157,6 +157,46 @@ describe('AuditService', () => {
     expect(log.error.join()).toMatch(/refused 1 audit events/);
   });
 
+  it('writes a refused batch event by event, dropping only the events refused', async () => {
+    const { service, dataSource, log, inserts } = setUp();
+    const [first, bad, last] = [event(), event(), event()];
+    for (const e of [first, bad, last]) service.record(e);
+    const refusal = Object.assign(new Error('invalid input syntax for type json'), {
+      driverError: { code: '22P02' },
+    });
+    dataSource.answer = (call) =>
+      (call.params[2] as unknown[]).includes(bad.publicKey) ? refusal : [];
+    await service.flush();
+    expect(inserts().map(keysOf)).toEqual([
+      [first.publicKey, bad.publicKey, last.publicKey],
+      [first.publicKey],
+      [bad.publicKey],
+      [last.publicKey],
+    ]);
+    expect(service.pending).toBe(0);
+    expect(log.error).toEqual([expect.stringMatching(/refused 1 audit events/)]);
+  });
+
+  it('keeps the rest of a refused batch when the database goes away meanwhile', async () => {
+    const { service, dataSource } = setUp();
+    const events = [event(), event(), event()];
+    for (const e of events) service.record(e);
+    let call = 0;
+    dataSource.answer = () => {
+      call++;
+      if (call === 1) return Object.assign(new Error('bad'), { driverError: { code: '22P02' } });
+      return call === 2 ? [] : connectionLost();
+    };
+    await service.flush();
+    expect(service.pending).toBe(2);
+    dataSource.answer = () => [];
+    await service.flush();
+    expect(keysOf(dataSource.calls[dataSource.calls.length - 1])).toEqual([
+      events[1].publicKey,
+      events[2].publicKey,
+    ]);
+  });
+
   it(`writes at once when ${FLUSH_BATCH_SIZE} events are waiting, without waiting for the tick`, async () => {
     const { service, inserts } = setUp();
     for (let i = 0; i < FLUSH_BATCH_SIZE - 1; i++) service.record(event());

@@ -154,19 +154,12 @@ export class AuditService implements OnApplicationBootstrap, BeforeApplicationSh
       await this.dataSource.query(INSERT_SQL, columns(batch));
       this.failing = false;
     } catch (error) {
-      if (isDataError(error)) {
-        // Retrying a batch the database refuses would block every later event for ever.
-        this.logger.error(
-          `The database refused ${batch.length} audit events; they are dropped: ${String(error)}`,
-        );
-      } else {
-        this.failing = true;
-        this.buffer = batch.concat(this.buffer);
-        while (this.buffer.length > MAX_BUFFERED_EVENTS) this.dropOldest();
-        this.logger.warn(
-          `Could not write ${batch.length} audit events, kept for the next attempt: ${String(error)}`,
-        );
-      }
+      // Retrying a batch the database refuses would block every later event for ever; one
+      // event it refuses must not take the others with it (an admin could otherwise erase the
+      // record of their own actions with a request the database cannot store).
+      if (isDataError(error) && batch.length > 1) await this.writeOneByOne(batch);
+      else if (isDataError(error)) this.reportRefused(1, error);
+      else this.keepForRetry(batch, error);
     }
     if (this.dropped > 0) {
       this.logger.warn(
@@ -174,6 +167,41 @@ export class AuditService implements OnApplicationBootstrap, BeforeApplicationSh
       );
       this.dropped = 0;
     }
+  }
+
+  /** A refused batch, event by event: only the events refused are dropped. */
+  private async writeOneByOne(batch: AuditRecord[]): Promise<void> {
+    let refused = 0;
+    let refusal: unknown;
+    for (const [i, event] of batch.entries()) {
+      try {
+        await this.dataSource.query(INSERT_SQL, columns([event]));
+      } catch (error) {
+        if (!isDataError(error)) {
+          this.keepForRetry(batch.slice(i), error);
+          break;
+        }
+        refused++;
+        refusal = error;
+      }
+    }
+    if (refused > 0) this.reportRefused(refused, refusal);
+  }
+
+  private reportRefused(count: number, error: unknown): void {
+    this.logger.error(
+      `The database refused ${count} audit events; they are dropped: ${String(error)}`,
+    );
+  }
+
+  /** Events that could not be written for want of the database, ahead of newer ones. */
+  private keepForRetry(events: AuditRecord[], error: unknown): void {
+    this.failing = true;
+    this.buffer = events.concat(this.buffer);
+    while (this.buffer.length > MAX_BUFFERED_EVENTS) this.dropOldest();
+    this.logger.warn(
+      `Could not write ${events.length} audit events, kept for the next attempt: ${String(error)}`,
+    );
   }
 
   private dropOldest(): void {
