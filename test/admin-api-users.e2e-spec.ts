@@ -107,6 +107,23 @@ describe('admin API: /admin/api-users', () => {
       expect(response.body.error.code).toBe('BadRequest');
     });
 
+    it('refuses a deeply nested body with 400, not a 500 from a stack overflow', async () => {
+      for (const [method, path] of [
+        ['post', '/admin/api-users'],
+        ['patch', '/admin/settings'],
+      ] as const) {
+        const response = await t.http[method](path)
+          .set(admin())
+          .set('Content-Type', 'application/json')
+          .send(`{"name":"x","roles":${'['.repeat(5000)}${']'.repeat(5000)}}`)
+          .expect(400);
+        expect(response.body.error).toEqual({
+          code: 'InvalidRequestBody',
+          message: 'The request body nests deeper than 32 levels.',
+        });
+      }
+    });
+
     it('refuses a bad PATCH', async () => {
       const user = await createApiUser(t);
       const response = await t.http

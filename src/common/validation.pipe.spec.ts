@@ -38,6 +38,23 @@ describe('RequestValidationPipe', () => {
     });
   });
 
+  it('refuses input nested more than 32 levels, before class-transformer recurses into it', async () => {
+    const nested = (levels: number): unknown =>
+      Array.from({ length: levels }).reduce<unknown>((inner) => [inner], 1);
+    // 5000 levels overflowed class-transformer's stack: a 500.
+    expect(await refusal('body', { limit: 1, deep: nested(5000) })).toEqual({
+      code: 'InvalidRequestBody',
+      message: 'The request body nests deeper than 32 levels.',
+    });
+    expect(await refusal('query', { limit: 1, deep: { a: nested(31) } })).toMatchObject({
+      code: 'InvalidQuery',
+    });
+    // 32 levels (the root and 31 below it) are within the bound: refused only as unknown.
+    expect(await refusal('body', { limit: 1, deep: nested(31) })).toMatchObject({
+      message: 'deep is not a known field',
+    });
+  });
+
   it('passes valid input on, transformed to the DTO', async () => {
     const pipe = new RequestValidationPipe();
     const value = await pipe.transform({ limit: 5 }, { type: 'query', metatype: PageDto });

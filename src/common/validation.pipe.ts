@@ -34,6 +34,25 @@ class InvalidInputException extends BadRequestException {
 }
 
 /**
+ * Input nesting deeper than this is refused before class-transformer sees it: it recurses,
+ * and a body of a few thousand nested arrays (10 KB) overflowed the stack, a 500 (found by
+ * review). No DTO here nests more than two levels.
+ */
+const MAX_DEPTH = 32;
+
+/** Whether `value` has objects or arrays nested more than `max` levels deep (no recursion). */
+function nestsDeeper(value: unknown, max: number): boolean {
+  const pending: [unknown, number][] = [[value, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [node, depth] = next;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth >= max) return true;
+    for (const child of Object.values(node)) pending.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/**
  * The global validation (APP_PIPE) of DTO classes in bodies and query strings: unknown fields
  * are refused, and the 400 names each offending field in `message`, `target` and `details`.
  * Its code says which part was invalid, `InvalidRequestBody` or `InvalidQuery` (as the
@@ -51,6 +70,13 @@ export class RequestValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if ((metadata.type === 'body' || metadata.type === 'query') && nestsDeeper(value, MAX_DEPTH)) {
+      const part = metadata.type;
+      throw new BadRequestException({
+        code: INVALID[part].code,
+        message: `The ${part === 'body' ? 'request body' : 'query string'} nests deeper than ${MAX_DEPTH} levels.`,
+      });
+    }
     try {
       return await super.transform(value, metadata);
     } catch (error) {
