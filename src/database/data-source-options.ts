@@ -36,6 +36,11 @@ export function dataSourceOptions(url: string): DataSourceOptions {
       // Fail fast when the server is away, so a request gets its 503 instead of hanging.
       connectionTimeoutMillis: 3000,
       statement_timeout: 10_000,
+      // The server enforces statement_timeout; a server that stopped answering (frozen, its
+      // network gone without a reset) cannot, and a query would wait for the operating system
+      // to give the connection up, many minutes. The client gives up later than the server
+      // would, so a slow query still ends with the server's own error.
+      query_timeout: 15_000,
     },
   };
 }

@@ -76,6 +76,8 @@ describe('isDatabaseUnavailableError', () => {
       'timeout exceeded when trying to connect',
       'Cannot use a pool after calling end on the pool',
       'the database system is not currently accepting connections',
+      // query_timeout: the server stopped answering.
+      'Query read timeout',
     ])('an error with the node-postgres message %j (no code)', (message) => {
       expect(isDatabaseUnavailableError(new Error(message))).toBe(true);
     });

@@ -25,7 +25,7 @@ export function isDatabaseUnavailableError(error: unknown): boolean {
     }
     if (
       typeof message === 'string' &&
-      /Connection terminated|not currently accepting connections|timeout exceeded when trying to connect|Cannot use a pool after calling end|Connection is not established/i.test(
+      /Connection terminated|not currently accepting connections|timeout exceeded when trying to connect|Cannot use a pool after calling end|Connection is not established|Query read timeout/i.test(
         message,
       )
     ) {
