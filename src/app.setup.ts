@@ -1,5 +1,6 @@
 import { NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { answerClientError, answerFrameworkError } from './common/framework-errors';
 import { AppConfig } from './config/app-config';
 
 /**
@@ -14,6 +15,9 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
     // Fastify accepts a hop count too; the adapter's option type omits it.
     trustProxy: config.trustProxy as boolean | string[],
     bodyLimit: 1024 * 1024,
+    // What Fastify and Node refuse before Nest sees the request, in the API's error shape.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
     // `/odata/v1/` is the service root OData clients derive from the context URL.
     routerOptions: { ignoreTrailingSlash: true },
     ...(config.tls ? { https: config.tls } : {}),

@@ -74,11 +74,18 @@ export class ApiExceptionFilter implements ExceptionFilter {
     }
     const frameworkStatus = clientErrorStatus(exception);
     if (frameworkStatus !== undefined) {
-      // Fastify's own rejections (unparsable JSON, wrong content type, body too large).
-      const message = (exception as Error).message;
+      // Fastify's own rejections (unparsable JSON, wrong content type, body too large), and a
+      // body that could not be read: the client went away mid-upload (Node's "aborted",
+      // ECONNRESET, which was logged as the database being unavailable; found by review).
+      const { code, message } = exception as { code?: unknown; message: string };
       return {
         status: frameworkStatus,
-        body: errorBody(STATUS_CODES[frameworkStatus] ?? 'BadRequest', message),
+        body: errorBody(
+          STATUS_CODES[frameworkStatus] ?? 'BadRequest',
+          typeof code === 'string' && code.startsWith('FST_')
+            ? message
+            : 'The request body could not be read.',
+        ),
       };
     }
     if (isDatabaseUnavailableError(exception)) {
@@ -118,12 +125,15 @@ function fromHttpException(exception: HttpException, status: number): ErrorBody 
   return errorBody(fallbackCode, typeof response === 'string' ? response : exception.message);
 }
 
-/** A 4xx that Fastify raised before any handler ran (it sets `statusCode` and an FST_ code). */
+/**
+ * A 4xx that Fastify raised before any handler ran: its own errors (an FST_ code) and the
+ * errors of reading the body, on which it sets `statusCode` (400 unless they had one). The
+ * database driver never sets `statusCode`.
+ */
 function clientErrorStatus(exception: unknown): number | undefined {
   if (typeof exception !== 'object' || exception === null) return undefined;
-  const { statusCode, code } = exception as { statusCode?: unknown; code?: unknown };
-  const fromFastify = typeof code === 'string' && code.startsWith('FST_');
-  return fromFastify && typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500
+  const { statusCode } = exception as { statusCode?: unknown };
+  return typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500
     ? statusCode
     : undefined;
 }
