@@ -296,6 +296,18 @@ describe('admin API: /admin/settings', () => {
     expect(row.max_top).toBe(50);
   });
 
+  it('leaves the row alone for an empty PATCH: nothing written, no instance told', async () => {
+    const [before] = await t.db.query<{ updated_at: Date }>('SELECT updated_at FROM settings');
+    const answered = await t.http
+      .patch('/admin/settings')
+      .set('Authorization', adminAuth())
+      .send({})
+      .expect(200);
+    const [after] = await t.db.query<{ updated_at: Date }>('SELECT updated_at FROM settings');
+    expect(after.updated_at).toEqual(before.updated_at);
+    expect(answered.body.updatedAt).toBe(before.updated_at.toISOString());
+  });
+
   it.each([
     [{ maxTop: 0 }, 'maxTop'],
     [{ maxTop: 1.5 }, 'maxTop'],

@@ -58,8 +58,14 @@ export class SettingsService {
   }
 
   async update(changes: UpdateSettingsDto): Promise<SettingsView> {
-    if (Object.keys(changes).length > 0) {
-      await this.repository.update({ id: SETTINGS_ID }, changes);
+    // The DTO's absent fields are own properties set to undefined (class fields under ES2022+),
+    // so an empty PATCH counted as changes: it wrote the row, emptied every instance's cache and
+    // waited for them all (found by review).
+    const given = Object.fromEntries(
+      Object.entries(changes).filter(([, value]) => value !== undefined),
+    ) as UpdateSettingsDto;
+    if (Object.keys(given).length > 0) {
+      await this.repository.update({ id: SETTINGS_ID }, given);
       await this.changes.settle();
     }
     return this.get();
