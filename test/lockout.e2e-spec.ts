@@ -104,6 +104,19 @@ describe('locks and bans (AUTH_LOCKOUT_ATTEMPTS=3, AUTH_IP_BAN_ATTEMPTS=6)', () 
     await get(t, basic(other.publicKey, other.secretKey), address).expect(200);
   });
 
+  it('counts a client whose proxy writes its port into X-Forwarded-For once, whatever the port', async () => {
+    const user = await createApiUser(t);
+    for (let i = 0; i < 3; i++) {
+      await fail(t, user.publicKey, `198.51.100.77:4000${i}`);
+    }
+    expectLocked(await get(t, basic(user.publicKey, user.secretKey), '198.51.100.77:50000'), 120);
+    expectLocked(await get(t, basic(user.publicKey, user.secretKey), '198.51.100.77'), 120);
+    const locks = await listLocks(t);
+    expect(locks.filter((lock) => lock.publicKey === user.publicKey)).toEqual([
+      expect.objectContaining({ kind: 'key', address: '198.51.100.77' }),
+    ]);
+  });
+
   it('counts unknown keys (4) and disabled users (5) towards a lock as well', async () => {
     for (let i = 0; i < 3; i++) {
       expectReason(

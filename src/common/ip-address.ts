@@ -10,10 +10,23 @@ import { isIP } from 'node:net';
  * 5952 for IPv6: `2001:DB8:0::1` is `2001:db8::1`).
  */
 export function parseClientAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
-  const address = text.split('%')[0];
+  const address = withoutPort(text).split('%')[0];
   const version = isIP(address);
   if (version === 4) return ipaddr.IPv4.parse(address);
   if (version !== 6) return undefined;
   const parsed = ipaddr.IPv6.parse(address);
   return parsed.isIPv4MappedAddress() ? parsed.toIPv4Address() : parsed;
+}
+
+/**
+ * `203.0.113.7:4711` and `[2001:db8::1]:4711` (or `[2001:db8::1]`) as their address: some
+ * proxies (Azure Application Gateway) put the client's port in `X-Forwarded-For`. Unparsed,
+ * each source port was a client of its own, so neither locks nor bans held (found by review).
+ * An IPv6 address with a port but no brackets cannot be told from one without, and stays as is.
+ */
+const WITH_PORT = /^(?:(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}|\[([^\]]+)\](?::\d{1,5})?)$/;
+
+function withoutPort(text: string): string {
+  const match = WITH_PORT.exec(text);
+  return match ? (match[1] ?? match[2]) : text;
 }
