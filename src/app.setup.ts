@@ -1,6 +1,7 @@
 import { NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { answerClientError, answerFrameworkError } from './common/framework-errors';
+import { useUtf8JsonParser } from './common/utf8-json-parser';
 import { AppConfig } from './config/app-config';
 
 /**
@@ -25,5 +26,7 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
 }
 
 export function configureApp(app: NestFastifyApplication): void {
-  app.getHttpAdapter().getInstance().removeContentTypeParser('text/plain');
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeContentTypeParser('text/plain');
+  useUtf8JsonParser(fastify);
 }

@@ -107,6 +107,43 @@ describe('admin API: /admin/api-users', () => {
       expect(response.body.error.code).toBe('BadRequest');
     });
 
+    it('reads JSON bodies as UTF-8 only: other bytes 400, another charset 415', async () => {
+      // Decoded leniently, "M\xfcller" (ISO-8859-1) became "M\ufffdller" and was stored.
+      const latin1 = Buffer.concat([
+        Buffer.from('{"name":"M'),
+        Buffer.from([0xfc]),
+        Buffer.from('ller"}'),
+      ]);
+      // The bytes as they are (supertest would serialize a Buffer as JSON).
+      const post = async (contentType: string, body: Buffer | string) => {
+        const response = await t.http
+          .post('/admin/api-users')
+          .set(admin())
+          .set('Content-Type', contentType)
+          .serialize((raw: unknown) => raw as string)
+          .send(body as unknown as string);
+        return { status: response.status, body: response.body };
+      };
+      const refused = await post('application/json', latin1);
+      expect(refused.status).toBe(400);
+      expect(refused.body.error).toEqual({
+        code: 'BadRequest',
+        message: 'The request body is not valid UTF-8.',
+      });
+      const otherCharset = await post('application/json; charset=ISO-8859-1', latin1);
+      expect([otherCharset.status, otherCharset.body.error.code]).toEqual([
+        415,
+        'UnsupportedMediaType',
+      ]);
+      const created = await post(
+        'application/json; charset="UTF-8"',
+        Buffer.from('{"name":"Müller"}', 'utf8'),
+      );
+      expect([created.status, created.body.name]).toEqual([201, 'Müller']);
+      const poisoned = await post('application/json', '{"name":"x","__proto__":{"admin":true}}');
+      expect(poisoned.status).toBe(400);
+    });
+
     it('refuses a deeply nested body with 400, not a 500 from a stack overflow', async () => {
       for (const [method, path] of [
         ['post', '/admin/api-users'],
