@@ -957,6 +957,39 @@ describe('OData v4 API', () => {
       expect(response.body.error.message).toContain(property);
     });
 
+    it('refuses a NUL character in a string with 400 naming the property, on every write', async () => {
+      // PostgreSQL cannot store U+0000 in text: it must be refused before it reaches the database.
+      const created = await post('/odata/v1/Products', {
+        Name: 'nul',
+        Sku: 'NUL-1',
+        Price: 1,
+      }).expect(201);
+      const path = `/odata/v1/Products(${created.body.Id})`;
+      const refusals = [
+        post('/odata/v1/Products', { Name: 'a\u0000b', Sku: 'NUL-2', Price: 1 }),
+        t.http.patch(path).set('Authorization', writer).send({ Sku: 'NUL-\u0000' }),
+        t.http
+          .put(path)
+          .set('Authorization', writer)
+          .send({ Name: '\u0000', Sku: 'NUL-1', Price: 1 }),
+      ];
+      const [postName, patchSku, putName] = await Promise.all(refusals);
+      for (const [response, property] of [
+        [postName, 'Name'],
+        [patchSku, 'Sku'],
+        [putName, 'Name'],
+      ] as const) {
+        expect(response.status).toBe(400);
+        expect(response.body.error).toMatchObject({ code: 'InvalidRequestBody', target: property });
+        expect(response.body.error.message).toContain(property);
+      }
+      const [row] = await t.db.query<{ name: string; sku: string }>(
+        'SELECT name, sku FROM products WHERE id = $1',
+        [created.body.Id],
+      );
+      expect(row).toEqual({ name: 'nul', sku: 'NUL-1' });
+    });
+
     it('sets the customer of an order by reference (Customer@odata.bind), also with PATCH', async () => {
       const order = { OrderTotal: 10, OrderStatus: 'Pending' };
       const relative = await post('/odata/v1/Orders', {

@@ -122,6 +122,8 @@ function convert(property: EdmProperty, value: unknown): unknown {
   switch (property.type) {
     case 'Edm.String': {
       if (typeof value !== 'string') throw invalid(name, 'must be a string');
+      // PostgreSQL text cannot hold U+0000 (it would refuse the write with a 500).
+      if (value.includes('\u0000')) throw invalid(name, 'must not contain the character U+0000');
       if (property.maxLength !== undefined && [...value].length > property.maxLength) {
         throw invalid(name, `must be at most ${property.maxLength} characters`);
       }
