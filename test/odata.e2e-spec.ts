@@ -990,6 +990,33 @@ describe('OData v4 API', () => {
       expect(row).toEqual({ name: 'nul', sku: 'NUL-1' });
     });
 
+    it('takes the whole Int32 range, -2147483648 to 2147483647, and nothing beyond it', async () => {
+      for (const [sku, stock] of [
+        ['INT-MIN', -2147483648],
+        ['INT-MAX', 2147483647],
+      ] as const) {
+        const created = await post('/odata/v1/Products', {
+          Name: sku,
+          Sku: sku,
+          Price: 1,
+          StockQuantity: stock,
+        }).expect(201);
+        expect(created.body.StockQuantity).toBe(stock);
+      }
+      for (const stock of [-2147483649, 2147483648]) {
+        const response = await post('/odata/v1/Products', {
+          Name: 'out of range',
+          Sku: `INT-${stock}`,
+          Price: 1,
+          StockQuantity: stock,
+        }).expect(400);
+        expect(response.body.error).toMatchObject({
+          code: 'InvalidRequestBody',
+          target: 'StockQuantity',
+        });
+      }
+    });
+
     it('sets the customer of an order by reference (Customer@odata.bind), also with PATCH', async () => {
       const order = { OrderTotal: 10, OrderStatus: 'Pending' };
       const relative = await post('/odata/v1/Orders', {

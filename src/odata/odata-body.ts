@@ -10,6 +10,7 @@ const DEFAULTS: Record<string, unknown> = {
   StockQuantity: 0,
 };
 
+const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
 /** numeric(18, 4): at most 14 digits before the point. */
 const DECIMAL_LIMIT = 1e14;
@@ -134,7 +135,12 @@ function convert(property: EdmProperty, value: unknown): unknown {
       return value;
     }
     case 'Edm.Int32': {
-      if (typeof value !== 'number' || !Number.isInteger(value) || Math.abs(value) > INT32_MAX) {
+      if (
+        typeof value !== 'number' ||
+        !Number.isInteger(value) ||
+        value < INT32_MIN ||
+        value > INT32_MAX
+      ) {
         throw invalid(name, 'must be a 32-bit integer');
       }
       if (property.minimum !== undefined && value < property.minimum) {
