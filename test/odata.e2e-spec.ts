@@ -1113,6 +1113,23 @@ describe('OData v4 API', () => {
       expect(withOrders.body.error.code).toBe('Conflict');
     });
 
+    it.each([
+      ['DELETE on an entity set', 'delete', '/odata/v1/Products', 'GET, HEAD, POST'],
+      ['PATCH on an entity set', 'patch', '/odata/v1/Products', 'GET, HEAD, POST'],
+      ['PUT on an entity set', 'put', '/odata/v1/Products', 'GET, HEAD, POST'],
+      ['POST on an entity', 'post', '/odata/v1/Products(1)', 'GET, HEAD, PATCH, PUT, DELETE'],
+    ] as const)(
+      'answers %s with 405 and an Allow header listing what it takes',
+      async (_, method, path, allow) => {
+        const response = await t.http[method](path)
+          .set('Authorization', writer)
+          .send({ Name: 'x', Sku: 'ALLOW-1', Price: 1 })
+          .expect(405);
+        expect(response.body.error.code).toBe('MethodNotAllowed');
+        expect(response.headers.allow).toBe(allow);
+      },
+    );
+
     it('needs the write role for changes and the read role for reads', async () => {
       const response = await t.http
         .post('/odata/v1/Products')

@@ -46,6 +46,9 @@ const SINGLE_ENTITY_OPTIONS = new Set(['$select', '$expand']);
 const COUNT_OPTIONS = new Set(['$filter']);
 /** A property or its raw value takes no system query option (but `$format`). */
 const NO_OPTIONS = new Set<string>();
+/** What an entity set and an entity answer to, for a 405's `Allow` (a GET route takes HEAD). */
+const ENTITY_SET_METHODS = 'GET, HEAD, POST';
+const ENTITY_METHODS = 'GET, HEAD, PATCH, PUT, DELETE';
 /** `$format` values that name the one format served: JSON. */
 const JSON_FORMAT = /^(json|application\/json(;.*)?)$/i;
 
@@ -197,7 +200,9 @@ export class ODataController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const { set, key } = parseResource(resource);
-    if (key !== undefined) throw methodNotAllowed('POST', 'an entity; POST to its entity set');
+    if (key !== undefined) {
+      throw methodNotAllowed(reply, 'POST', 'an entity; POST to its entity set', ENTITY_METHODS);
+    }
     const row = await this.odata.create(set, body);
     const location = `${serviceRoot(request)}/${set.name}(${String(row.Id)})`;
     reply.status(HttpStatus.CREATED).header('Location', location).header('Content-Type', JSON_TYPE);
@@ -226,9 +231,14 @@ export class ODataController {
 
   @Delete(':resource')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async remove(@Param('resource') resource: string): Promise<void> {
+  async remove(
+    @Param('resource') resource: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
     const { set, key } = parseResource(resource);
-    if (key === undefined) throw methodNotAllowed('DELETE', 'an entity set');
+    if (key === undefined) {
+      throw methodNotAllowed(reply, 'DELETE', 'an entity set', ENTITY_SET_METHODS);
+    }
     if (!(await this.odata.remove(set, key))) throw notFound(set, key);
   }
 
@@ -290,7 +300,8 @@ export class ODataController {
   ) {
     const { set, key } = parseResource(resource);
     if (key === undefined) {
-      throw methodNotAllowed(mode === 'update' ? 'PATCH' : 'PUT', 'an entity set');
+      const method = mode === 'update' ? 'PATCH' : 'PUT';
+      throw methodNotAllowed(reply, method, 'an entity set', ENTITY_SET_METHODS);
     }
     if (!(await this.odata.change(set, key, body, mode))) throw notFound(set, key);
     if (!/return=representation/i.test(String(request.headers.prefer ?? ''))) {
@@ -505,7 +516,14 @@ function badQuery(message: string): BadRequestException {
   return new BadRequestException({ code: 'InvalidQuery', message });
 }
 
-function methodNotAllowed(method: string, what: string): HttpException {
+/** A 405, with the `Allow` header RFC 9110 requires on one: the methods the resource takes. */
+function methodNotAllowed(
+  reply: FastifyReply,
+  method: string,
+  what: string,
+  allowed: string,
+): HttpException {
+  reply.header('Allow', allowed);
   return new HttpException(
     { code: 'MethodNotAllowed', message: `${method} does not apply to ${what}.` },
     HttpStatus.METHOD_NOT_ALLOWED,
