@@ -800,6 +800,7 @@ describe('OData v4 API', () => {
       ['an unknown property in $orderby', 'Customers?$orderby=Salary desc', 'Salary'],
       ['an unknown navigation in $expand', 'Customers?$expand=Invoices', 'Invoices'],
       ['a filter that does not parse', 'Customers?$filter=LastName eq', '$filter'],
+      ['an unterminated string', "Customers?$filter=LastName eq 'O''Brien''", '$filter'],
       ['an unsupported option', 'Customers?$search=blue', '$search'],
       ['a bad $top', 'Customers?$top=-1', '$top'],
       ['a bad $count', 'Customers?$count=yes', '$count'],

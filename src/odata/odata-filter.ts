@@ -670,6 +670,9 @@ function mixedPaths(text: string, navigation: EdmNavigation, scope: Scope): ODat
   );
 }
 
+/** `'…'` with each quote inside doubled. */
+const STRING_LITERAL = /^'(?:[^']|'')*'$/;
+
 /** The value of a literal the model can compare with. */
 function literal(node: Node, scope: Scope): string | number | boolean | Date | null {
   const type = typeof node.value === 'string' ? node.value : '';
@@ -682,7 +685,9 @@ function literal(node: Node, scope: Scope): string | number | boolean | Date | n
     return raw === 'true';
   }
   if (type === 'Edm.String') {
-    if (raw.length < 2 || !raw.startsWith("'") || !raw.endsWith("'")) throw invalid();
+    // @odata/parser ends a literal at a last quote it cannot pair ('O''Brien'' was O'Brien'):
+    // inside the quotes, every quote must be doubled, else the literal is unterminated.
+    if (!STRING_LITERAL.test(raw)) throw invalid();
     return raw.slice(1, -1).replace(/''/g, "'");
   }
   if (NUMBER_LITERALS.includes(type)) {

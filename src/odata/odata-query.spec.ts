@@ -853,6 +853,17 @@ describe('$filter: literals', () => {
     expect(valueOf(`FirstName eq ${text}`)).toBe(expected);
   });
 
+  // The parser takes a trailing quote it cannot pair as the literal's end: 'O''Brien'' was read
+  // as O'Brien'. Each quote inside a literal must be doubled, so these are unterminated.
+  it.each(["'O''Brien''", "'a''", "'''", "'x''''"])(
+    'refuses the unterminated string %s',
+    (text) => {
+      expect(rejected({ $filter: `FirstName eq ${text}` })).toContain('$filter');
+      expect(rejected({ $filter: `startswith(FirstName,${text})` })).toContain('$filter');
+      expect(rejected({ $expand: `Orders($filter=OrderNumber eq ${text})` })).toBeTruthy();
+    },
+  );
+
   it.each([
     ['5', 5],
     ['-5', -5],
