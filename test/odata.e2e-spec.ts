@@ -44,7 +44,7 @@ describe('OData v4 API', () => {
         '<Property Name="Company" Type="Edm.String" Nullable="true" MaxLength="200"/>',
       );
       expect(xml).toContain(
-        '<Property Name="CreatedOnUtc" Type="Edm.DateTimeOffset" Nullable="false"/>',
+        '<Property Name="CreatedOnUtc" Type="Edm.DateTimeOffset" Nullable="false" Precision="3"/>',
       );
       expect(xml).toContain(
         '<NavigationProperty Name="Orders" Type="Collection(Gatehouse.Order)" Partner="Customer">',
@@ -1015,6 +1015,42 @@ describe('OData v4 API', () => {
           code: 'InvalidRequestBody',
           target: 'StockQuantity',
         });
+      }
+    });
+
+    it('stores CreatedOnUtc as served (milliseconds), so eq finds the entity and gt does not', async () => {
+      // An incremental sync asks for `CreatedOnUtc gt <the last one seen>`: with microseconds
+      // stored and milliseconds served, the last one seen came back every time.
+      const customer = await post('/odata/v1/Customers', {
+        FirstName: 'Sync',
+        LastName: 'Check',
+        Email: 'sync@example.org',
+      }).expect(201);
+      const order = await post('/odata/v1/Orders', {
+        OrderNumber: 'SYNC-1',
+        CustomerId: customer.body.Id,
+        OrderTotal: 1,
+        OrderStatus: 'Pending',
+      }).expect(201);
+      for (const [set, created] of [
+        ['Customers', customer.body],
+        ['Orders', order.body],
+      ] as const) {
+        const at = created.CreatedOnUtc as string;
+        expect(at).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+        const found = async (operator: string) =>
+          ids(
+            (
+              await get(
+                `/odata/v1/${set}?$filter=Id eq ${created.Id} and CreatedOnUtc ${operator} ${at}`,
+              ).expect(200)
+            ).body,
+          );
+        expect(await found('eq')).toEqual([created.Id]);
+        expect(await found('le')).toEqual([created.Id]);
+        expect(await found('ge')).toEqual([created.Id]);
+        expect(await found('gt')).toEqual([]);
+        expect(await found('lt')).toEqual([]);
       }
     });
 

@@ -11,6 +11,7 @@ import { CreateShopTables1763990000000 } from './migrations/1763990000000-Create
 import { CreateAuditEvents1764000000000 } from './migrations/1764000000000-CreateAuditEvents';
 import { AddRateLimitsAndUsage1764000100000 } from './migrations/1764000100000-AddRateLimitsAndUsage';
 import { NotifyAuthChanges1764100000000 } from './migrations/1764100000000-NotifyAuthChanges';
+import { CreatedOnUtcInMilliseconds1764200000000 } from './migrations/1764200000000-CreatedOnUtcInMilliseconds';
 
 /**
  * The one description of Gatehouse's database, used by the app (`TypeOrmModule`), by the
@@ -28,6 +29,7 @@ export function dataSourceOptions(url: string): DataSourceOptions {
       CreateAuditEvents1764000000000,
       AddRateLimitsAndUsage1764000100000,
       NotifyAuthChanges1764100000000,
+      CreatedOnUtcInMilliseconds1764200000000,
     ],
     migrationsTableName: 'migrations',
     synchronize: false,

@@ -18,7 +18,7 @@ export interface EdmProperty {
   type: EdmType;
   nullable: boolean;
   maxLength?: number;
-  /** Decimal precision and scale. */
+  /** Decimal precision and scale; for a date-time, the digits of its fractional seconds. */
   precision?: number;
   scale?: number;
   /** The entity key (always Edm.Int32 here). */
@@ -64,6 +64,8 @@ const createdOnUtc: EdmProperty = {
   field: 'createdOnUtc',
   type: 'Edm.DateTimeOffset',
   nullable: false,
+  // Milliseconds, as stored (timestamptz(3)) and served; CSDL reads no Precision as seconds.
+  precision: 3,
   computed: true,
 };
 const money = { type: 'Edm.Decimal', precision: 18, scale: 4, minimum: 0 } as const;

@@ -21,7 +21,8 @@ export class Customer {
   @Column({ type: 'boolean', default: true })
   active: boolean;
 
-  @CreateDateColumn({ name: 'created_on_utc', type: 'timestamptz' })
+  /** timestamptz(3): milliseconds, as the OData API serves it. */
+  @CreateDateColumn({ name: 'created_on_utc', type: 'timestamptz', precision: 3 })
   createdOnUtc: Date;
 
   @OneToMany('Order', (order: Order) => order.customer)

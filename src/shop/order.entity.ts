@@ -29,7 +29,8 @@ export class Order {
   @Column({ name: 'order_status', type: 'varchar', length: 20 })
   orderStatus: OrderStatus;
 
-  @CreateDateColumn({ name: 'created_on_utc', type: 'timestamptz' })
+  /** timestamptz(3): milliseconds, as the OData API serves it. */
+  @CreateDateColumn({ name: 'created_on_utc', type: 'timestamptz', precision: 3 })
   createdOnUtc: Date;
 
   @ManyToOne('Customer', (customer: Customer) => customer.orders)
