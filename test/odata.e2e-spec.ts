@@ -1167,6 +1167,76 @@ describe('OData v4 API', () => {
       },
     );
 
+    it('answers a write with an If-Match other than * with 412 and changes nothing', async () => {
+      const created = await post('/odata/v1/Products', {
+        Name: 'guarded',
+        Sku: 'IF-1',
+        Price: 1,
+      }).expect(201);
+      const path = `/odata/v1/Products(${created.body.Id})`;
+      const write = (method: 'patch' | 'put' | 'delete', ifMatch: string) =>
+        t.http[method](path)
+          .set('Authorization', writer)
+          .set('If-Match', ifMatch)
+          .send(method === 'delete' ? undefined : { Name: 'changed', Sku: 'IF-1', Price: 2 });
+      // The service has no entity tags, so none can match.
+      for (const [method, ifMatch] of [
+        ['delete', '"bogus"'],
+        ['patch', '"bogus"'],
+        ['put', 'W/"1", "2"'],
+        ['delete', ''],
+      ] as const) {
+        const response = await write(method, ifMatch).expect(412);
+        expect(response.body.error.code).toBe('PreconditionFailed');
+      }
+      // Before the body is read: a body that would be refused gets the 412 too.
+      await t.http
+        .patch(path)
+        .set('Authorization', writer)
+        .set('If-Match', '"bogus"')
+        .send({ Price: 'cheap' })
+        .expect(412);
+      expect((await get(path).expect(200)).body).toMatchObject({ Name: 'guarded', Price: 1 });
+
+      // A missing entity is a 404 whatever the condition.
+      for (const ifMatch of ['"bogus"', '*']) {
+        await t.http
+          .delete('/odata/v1/Products(999999)')
+          .set('Authorization', writer)
+          .set('If-Match', ifMatch)
+          .expect(404);
+      }
+      // * matches any existing entity.
+      await write('patch', '*').expect(204);
+      expect((await get(path).expect(200)).body).toMatchObject({ Name: 'changed', Price: 2 });
+      await write('delete', '*').expect(204);
+      await get(path).expect(404);
+    });
+
+    it('answers a write with If-None-Match: * on an existing entity with 412', async () => {
+      const created = await post('/odata/v1/Products', {
+        Name: 'none-match',
+        Sku: 'IF-2',
+        Price: 1,
+      }).expect(201);
+      const path = `/odata/v1/Products(${created.body.Id})`;
+      const response = await t.http
+        .patch(path)
+        .set('Authorization', writer)
+        .set('If-None-Match', '*')
+        .send({ Name: 'changed' })
+        .expect(412);
+      expect(response.body.error.code).toBe('PreconditionFailed');
+      // No entity tag matches, so If-None-Match with tags holds.
+      await t.http
+        .patch(path)
+        .set('Authorization', writer)
+        .set('If-None-Match', '"bogus"')
+        .send({ Name: 'changed' })
+        .expect(204);
+      expect((await get(path).expect(200)).body.Name).toBe('changed');
+    });
+
     it('needs the write role for changes and the read role for reads', async () => {
       const response = await t.http
         .post('/odata/v1/Products')

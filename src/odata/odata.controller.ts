@@ -233,12 +233,14 @@ export class ODataController {
   @HttpCode(HttpStatus.NO_CONTENT)
   async remove(
     @Param('resource') resource: string,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     const { set, key } = parseResource(resource);
     if (key === undefined) {
       throw methodNotAllowed(reply, 'DELETE', 'an entity set', ENTITY_SET_METHODS);
     }
+    await this.checkPreconditions(request, set, key);
     if (!(await this.odata.remove(set, key))) throw notFound(set, key);
   }
 
@@ -303,6 +305,7 @@ export class ODataController {
       const method = mode === 'update' ? 'PATCH' : 'PUT';
       throw methodNotAllowed(reply, method, 'an entity set', ENTITY_SET_METHODS);
     }
+    await this.checkPreconditions(request, set, key);
     if (!(await this.odata.change(set, key, body, mode))) throw notFound(set, key);
     if (!/return=representation/i.test(String(request.headers.prefer ?? ''))) {
       reply.status(HttpStatus.NO_CONTENT);
@@ -311,6 +314,39 @@ export class ODataController {
     const row = await this.odata.get(set, key, emptyOptions());
     reply.header('Content-Type', JSON_TYPE).header('Preference-Applied', 'return=representation');
     return this.single(request, set, row!, emptyOptions());
+  }
+
+  /**
+   * If-Match and If-None-Match on a write (RFC 9110 13.1). The service has no entity tags, so
+   * no tag matches: If-Match passes only as `*` (any existing entity), If-None-Match fails only
+   * as `*`. A failing condition is a 412 and nothing is written, but a missing entity stays a
+   * 404 (13.2.1: it is found out first); both come before the body is read.
+   */
+  private async checkPreconditions(
+    request: FastifyRequest,
+    set: EntitySetModel,
+    key: number,
+  ): Promise<void> {
+    const ifMatch = request.headers['if-match'];
+    const ifNoneMatch = request.headers['if-none-match'];
+    const failing =
+      ifMatch !== undefined && ifMatch.trim() !== '*'
+        ? 'If-Match'
+        : ifNoneMatch?.trim() === '*'
+          ? 'If-None-Match'
+          : undefined;
+    if (failing === undefined) return;
+    if (!(await this.odata.exists(set, key))) throw notFound(set, key);
+    throw new HttpException(
+      {
+        code: 'PreconditionFailed',
+        message:
+          failing === 'If-Match'
+            ? 'If-Match: no entity tag matches, as this service has none (* matches any entity).'
+            : `If-None-Match: * fails, as ${set.typeName} ${key} exists.`,
+      },
+      HttpStatus.PRECONDITION_FAILED,
+    );
   }
 
   private async list(
