@@ -850,6 +850,60 @@ describe('OData v4 API', () => {
         .set('Authorization', writer)
         .send(body as object);
 
+    it('keeps Edm.Decimal exact: written from a string, filtered, read with IEEE754Compatible', async () => {
+      // numeric(18, 4) holds more digits than a double: each path went through one (review).
+      const created = await post('/odata/v1/Products', {
+        Name: 'Exact',
+        Sku: 'EXACT-1',
+        Price: '12345678901234.5678',
+      }).expect(201);
+      const id = created.body.Id as number;
+      const [stored] = await t.db.query<{ price: string }>(
+        'SELECT price::text FROM products WHERE id = $1',
+        [id],
+      );
+      expect(stored.price).toBe('12345678901234.5678');
+
+      const exactly = await get(
+        `/odata/v1/Products?$filter=Price eq 12345678901234.5678&$select=Id`,
+      ).expect(200);
+      expect(ids(exactly.body)).toEqual([id]);
+      const [{ n }] = await t.db.query<{ n: string }>(
+        'SELECT count(*) AS n FROM orders WHERE order_total > 999.949999999999999999',
+      );
+      const above = await get(
+        `/odata/v1/Orders/$count?$filter=OrderTotal gt 999.949999999999999999`,
+      ).expect(200);
+      expect(above.text).toBe(n);
+
+      const asStrings = await get(`/odata/v1/Products(${id})?$select=Price`)
+        .set('Accept', 'application/json;odata.metadata=minimal;IEEE754Compatible=true')
+        .expect(200);
+      expect(asStrings.body.Price).toBe('12345678901234.5678');
+      expect(asStrings.headers['content-type']).toMatch(/;IEEE754Compatible=true$/);
+      const viaFormat = await get(
+        `/odata/v1/Products?$filter=Id eq ${id}&$format=application/json;IEEE754Compatible=true`,
+      ).expect(200);
+      expect(viaFormat.body.value[0].Price).toBe('12345678901234.5678');
+      const asNumbers = await get(`/odata/v1/Products(${id})?$select=Price`).expect(200);
+      // The nearest double, as JSON.parse reads the number.
+      expect(asNumbers.body.Price).toBe(Number('12345678901234.5678'));
+      const raw = await get(`/odata/v1/Products(${id})/Price/$value`).expect(200);
+      expect(raw.text).toBe('12345678901234.5678');
+
+      await post('/odata/v1/Products', {
+        Name: 'Max',
+        Sku: 'EXACT-2',
+        Price: '99999999999999.9999',
+      }).expect(201);
+      const tooBig = await post('/odata/v1/Products', {
+        Name: 'Over',
+        Sku: 'EXACT-3',
+        Price: '99999999999999.99995',
+      }).expect(400);
+      expect(tooBig.body.error.target).toBe('Price');
+    });
+
     it('creates an entity: 201, Location and the entity', async () => {
       const response = await post('/odata/v1/Products', {
         Name: 'Test Kettle',

@@ -1,5 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { EdmNavigation, EdmProperty, EntitySetModel, KEY_SEGMENT } from './edm-model';
+import { decimalText } from './edm-decimal';
 
 export type WriteMode = 'create' | 'replace' | 'update';
 
@@ -12,8 +13,6 @@ const DEFAULTS: Record<string, unknown> = {
 
 const INT32_MIN = -2_147_483_648;
 const INT32_MAX = 2_147_483_647;
-/** numeric(18, 4): at most 14 digits before the point. */
-const DECIMAL_LIMIT = 1e14;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function invalid(property: string, message: string): BadRequestException {
@@ -149,20 +148,21 @@ function convert(property: EdmProperty, value: unknown): unknown {
       return value;
     }
     case 'Edm.Decimal': {
-      // IEEE754Compatible clients send decimals as strings.
-      const number =
-        typeof value === 'string' && /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
-      if (
-        typeof number !== 'number' ||
-        !Number.isFinite(number) ||
-        Math.abs(number) >= DECIMAL_LIMIT
-      ) {
-        throw invalid(name, 'must be a decimal number below 10^14');
+      // IEEE754Compatible clients send decimals as strings, so that no double rounds them:
+      // kept as exact text to the database (see edm-decimal.ts).
+      const precision = property.precision ?? 18;
+      const scale = property.scale ?? 4;
+      const text =
+        typeof value === 'string' || typeof value === 'number'
+          ? decimalText(value, precision, scale)
+          : undefined;
+      if (text === undefined) {
+        throw invalid(name, `must be a decimal number below 10^${precision - scale}`);
       }
-      if (property.minimum !== undefined && number < property.minimum) {
+      if (property.minimum !== undefined && Number(text) < property.minimum) {
         throw invalid(name, `must be at least ${property.minimum}`);
       }
-      return number.toFixed(property.scale ?? 4);
+      return text;
     }
     case 'Edm.Boolean':
       if (typeof value !== 'boolean') throw invalid(name, 'must be true or false');

@@ -191,13 +191,16 @@ export function filterToSql(
       throw new ODataQueryError(`Only finite numbers can be compared with '${base.name}'`);
     }
     // An integer column would make PostgreSQL read the parameter as an integer too, and fail
-    // on 1.5 or 3000000000; compared as numeric, `Id gt 1.5` means what it says.
+    // on 1.5 or 3000000000; compared as numeric, `Id gt 1.5` means what it says. A number with
+    // more digits than a double holds is bound as its exact text, also as numeric.
     const parameter =
-      expressionType(left) === 'Edm.Int32' &&
-      typeof value === 'number' &&
-      !(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)
-        ? `CAST(${bind(value)} AS numeric)`
-        : bind(value);
+      right.exact !== undefined
+        ? `CAST(${bind(right.exact)} AS numeric)`
+        : expressionType(left) === 'Edm.Int32' &&
+            typeof value === 'number' &&
+            !(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)
+          ? `CAST(${bind(value)} AS numeric)`
+          : bind(value);
     if (operator === 'ne') {
       return base.nullable
         ? `(${field} <> ${parameter} OR ${columnSql(base, at)} IS NULL)`

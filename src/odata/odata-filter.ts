@@ -5,6 +5,7 @@ import {
   type EdmProperty,
   type EntitySetModel,
 } from './edm-model';
+import { inexactDecimal } from './edm-decimal';
 import {
   asNode,
   decodeFromParser,
@@ -78,7 +79,13 @@ export type ValueExpression =
   | { kind: 'count'; related: RelatedEntity };
 
 export type Operand =
-  ValueExpression | { kind: 'literal'; value: string | number | boolean | Date | null };
+  | ValueExpression
+  | {
+      kind: 'literal';
+      value: string | number | boolean | Date | null;
+      /** A number literal's exact decimal text, when the double `value` rounds it. */
+      exact?: string;
+    };
 
 export type ComparisonOperator = 'eq' | 'ne' | 'gt' | 'ge' | 'lt' | 'le';
 export type TextFunction = 'contains' | 'startswith' | 'endswith';
@@ -401,7 +408,12 @@ function operand(node: Node, scope: Scope, use?: PathUse): Operand {
     node = asNode(node.value);
   }
   if (node.type === 'FirstMemberExpression') return memberValue(node, scope, use);
-  if (node.type === 'Literal') return { kind: 'literal', value: literal(node, scope) };
+  if (node.type === 'Literal') {
+    const value = literal(node, scope);
+    const exact =
+      typeof value === 'number' ? inexactDecimal(decodeFromParser(node.raw), value) : undefined;
+    return exact === undefined ? { kind: 'literal', value } : { kind: 'literal', value, exact };
+  }
   // now(): the time the request is parsed, compared as a date-time literal.
   if (node.type === 'MethodCallExpression' && member(node, 'method') === 'now') {
     if (callArguments(node).length > 0) throw unsupported(node, scope);

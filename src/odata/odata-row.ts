@@ -12,12 +12,25 @@ export function toRow(entity: Record<string, unknown>, properties: EdmProperty[]
   return row;
 }
 
-/** A stored value in its OData JSON form: numbers for decimals, ISO 8601 for times. */
-export function toJsonValue(property: EdmProperty, value: unknown): unknown {
+/**
+ * How Edm.Decimal values are written in JSON: numbers by default, or, for a client that asks
+ * for `IEEE754Compatible=true`, strings holding the stored value exactly (a JSON number is
+ * read as a double by most clients, which holds fewer digits than numeric(18, 4)).
+ */
+export type DecimalForm = 'number' | 'string';
+
+/** A stored value in its OData JSON form: decimals per `decimals`, ISO 8601 for times. */
+export function toJsonValue(
+  property: EdmProperty,
+  value: unknown,
+  decimals: DecimalForm = 'number',
+): unknown {
   if (value === null || value === undefined) return null;
   switch (property.type) {
     case 'Edm.Decimal':
-      return Number(value);
+      // node-postgres reads numeric as its exact text (a number only where a test built the row).
+      if (decimals === 'number') return Number(value);
+      return typeof value === 'string' ? value : Number(value).toString();
     case 'Edm.DateTimeOffset':
       return (value instanceof Date ? value : new Date(value as string)).toISOString();
     default:

@@ -32,7 +32,7 @@ import {
 import { metadataDocument } from './odata-metadata';
 import { parseQueryOptions, QueryOptions } from './odata-query';
 import { ODataQueryError } from './odata-syntax';
-import { Row } from './odata-row';
+import { DecimalForm, Row } from './odata-row';
 import { emptyOptions, ODataService, Scope } from './odata.service';
 
 // With the charset given, Fastify leaves the type as it is (else it re-serialises it and
@@ -49,6 +49,31 @@ const NO_OPTIONS = new Set<string>();
 /** What an entity set and an entity answer to, for a 405's `Allow` (a GET route takes HEAD). */
 const ENTITY_SET_METHODS = 'GET, HEAD, POST';
 const ENTITY_METHODS = 'GET, HEAD, PATCH, PUT, DELETE';
+/** `IEEE754Compatible=true` among a media type's parameters (OData JSON Format 3.2). */
+const IEEE754_COMPATIBLE = /;\s*IEEE754Compatible\s*=\s*true\b/i;
+
+/**
+ * Decimals as strings when the client asks for `IEEE754Compatible=true`, in `$format` or in an
+ * `application/json` range of its Accept header; numbers otherwise.
+ */
+function decimalForm(request: FastifyRequest): DecimalForm {
+  const format = (request.query as Record<string, unknown> | undefined)?.$format;
+  const ranges = [
+    ...(typeof format === 'string' ? [format] : []),
+    ...String(request.headers.accept ?? '').split(','),
+  ];
+  return ranges.some(
+    (range) => /^\s*application\/json\b/i.test(range) && IEEE754_COMPATIBLE.test(range),
+  )
+    ? 'string'
+    : 'number';
+}
+
+/** The Content-Type of a JSON answer, saying how its decimals are written. */
+function jsonType(request: FastifyRequest): string {
+  return decimalForm(request) === 'string' ? `${JSON_TYPE};IEEE754Compatible=true` : JSON_TYPE;
+}
+
 /** `$format` values that name the one format served: JSON. */
 const JSON_FORMAT = /^(json|application\/json(;.*)?)$/i;
 
@@ -93,7 +118,7 @@ export class ODataController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const { set, key } = parseResource(resource);
-    reply.header('Content-Type', JSON_TYPE);
+    reply.header('Content-Type', jsonType(request));
     if (key === undefined) return this.list(request, reply, set, query);
     const options = this.options(set, query, request, SINGLE_ENTITY_OPTIONS);
     const row = await this.odata.get(set, key, options);
@@ -144,7 +169,16 @@ export class ODataController {
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string | undefined> {
-    const { value } = await this.readProperty(resource, name, '/$value', query, request, reply);
+    // The raw value: a decimal as stored, exactly (the JSON number form may round it).
+    const { value } = await this.readProperty(
+      resource,
+      name,
+      '/$value',
+      query,
+      request,
+      reply,
+      'string',
+    );
     if (value === null) return undefined;
     // The text is the client's data (a name could hold markup): never to be sniffed as HTML.
     reply.header('Content-Type', 'text/plain; charset=utf-8');
@@ -165,7 +199,7 @@ export class ODataController {
     }
     const { set, key, navigation, relatedKey } = parseNavigation(resource, name);
     const target = findEntitySet(navigation.target)!;
-    reply.header('Content-Type', JSON_TYPE);
+    reply.header('Content-Type', jsonType(request));
     if (relatedKey !== undefined) {
       // One of the related entities, by its key: 404 unless it is related to this one.
       const within = await this.relatedScope(set, key, navigation);
@@ -205,7 +239,10 @@ export class ODataController {
     }
     const row = await this.odata.create(set, body);
     const location = `${serviceRoot(request)}/${set.name}(${String(row.Id)})`;
-    reply.status(HttpStatus.CREATED).header('Location', location).header('Content-Type', JSON_TYPE);
+    reply
+      .status(HttpStatus.CREATED)
+      .header('Location', location)
+      .header('Content-Type', jsonType(request));
     return this.single(request, set, row, emptyOptions());
   }
 
@@ -261,7 +298,7 @@ export class ODataController {
       reply,
     );
     if (value === null) return undefined;
-    reply.header('Content-Type', JSON_TYPE);
+    reply.header('Content-Type', jsonType(request));
     return {
       '@odata.context': `${serviceRoot(request)}/$metadata#${set.name}(${key})/${property.name}`,
       value,
@@ -279,6 +316,7 @@ export class ODataController {
     query: ODataQueryString,
     request: FastifyRequest,
     reply: FastifyReply,
+    decimals = decimalForm(request),
   ) {
     const { set, key, property } = parseProperty(resource, name, `${resource}/${name}${suffix}`);
     this.options(set, query, request, NO_OPTIONS);
@@ -286,7 +324,7 @@ export class ODataController {
     const row = await this.odata.get(set, key, options);
     if (!row) throw notFound(set, key);
     // The JSON form of the model's types: a string, number or boolean, or null.
-    const value = this.odata.serialize(set, row, options)[property.name] as
+    const value = this.odata.serialize(set, row, options, decimals)[property.name] as
       string | number | boolean | null;
     if (value === null) reply.status(HttpStatus.NO_CONTENT);
     return { set, key, property, value };
@@ -312,7 +350,9 @@ export class ODataController {
       return undefined;
     }
     const row = await this.odata.get(set, key, emptyOptions());
-    reply.header('Content-Type', JSON_TYPE).header('Preference-Applied', 'return=representation');
+    reply
+      .header('Content-Type', jsonType(request))
+      .header('Preference-Applied', 'return=representation');
     return this.single(request, set, row!, emptyOptions());
   }
 
@@ -366,7 +406,8 @@ export class ODataController {
     const page = await this.odata.list(set, options, pageSize, scope);
     const body: Record<string, unknown> = { '@odata.context': contextUrl(request, set, options) };
     if (page.count !== undefined) body['@odata.count'] = page.count;
-    body.value = page.rows.map((row) => this.odata.serialize(set, row, options));
+    const decimals = decimalForm(request);
+    body.value = page.rows.map((row) => this.odata.serialize(set, row, options, decimals));
     if (page.more) {
       const skip = (options.skip ?? 0) + pageSize;
       const top = options.top === undefined ? undefined : options.top - pageSize;
@@ -391,7 +432,7 @@ export class ODataController {
   private single(request: FastifyRequest, set: EntitySetModel, row: Row, options: QueryOptions) {
     return {
       '@odata.context': `${contextUrl(request, set, options)}/$entity`,
-      ...this.odata.serialize(set, row, options),
+      ...this.odata.serialize(set, row, options, decimalForm(request)),
     };
   }
 

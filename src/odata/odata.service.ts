@@ -5,7 +5,7 @@ import { EdmProperty, EntitySetModel, keyProperty } from './edm-model';
 import { entityFieldsFromBody, WriteMode } from './odata-body';
 import { filterToSql, joinSql, SubqueryRenderer, valueToSql } from './odata-filter-sql';
 import { ExpandItem, QueryOptions } from './odata-query';
-import { Row, toJsonValue, toRow } from './odata-row';
+import { DecimalForm, Row, toJsonValue, toRow } from './odata-row';
 
 export interface Page {
   rows: Row[];
@@ -118,19 +118,24 @@ export class ODataService {
   }
 
   /** The properties of a row as OData JSON, with its expanded navigations. */
-  serialize(set: EntitySetModel, row: Row, options: QueryOptions): Record<string, unknown> {
+  serialize(
+    set: EntitySetModel,
+    row: Row,
+    options: QueryOptions,
+    decimals: DecimalForm = 'number',
+  ): Record<string, unknown> {
     const json: Record<string, unknown> = {};
     for (const property of options.select ?? set.properties) {
-      json[property.name] = toJsonValue(property, row[property.name]);
+      json[property.name] = toJsonValue(property, row[property.name], decimals);
     }
     for (const item of options.expand) {
       const countKey = `${item.navigation.name}@odata.count`;
       if (item.options.count) json[countKey] = row[countKey] ?? 0;
       const related = row[item.navigation.name] as Row | Row[] | null;
       json[item.navigation.name] = Array.isArray(related)
-        ? related.map((r) => this.serialize(item.target, r, item.options))
+        ? related.map((r) => this.serialize(item.target, r, item.options, decimals))
         : related
-          ? this.serialize(item.target, related, item.options)
+          ? this.serialize(item.target, related, item.options, decimals)
           : null;
     }
     return json;
