@@ -75,6 +75,13 @@ describe('admin API: /admin/api-users', () => {
         'secretKey',
       ],
       ['an unknown field', { name: 'x', isAdmin: true }, 'isAdmin'],
+      // PostgreSQL refuses NUL in text (a 500 before), and the column holds 200 code points,
+      // where @Length did not count the variation selectors U+FE0E/U+FE0F.
+      ['a name with a NUL character', { name: 'a\u0000b' }, 'name'],
+      ['a name with a control character', { name: 'tab\there' }, 'name'],
+      ['a name of 400 code points', { name: 'a\ufe0f'.repeat(200) }, 'name'],
+      ['a name of 201 code points', { name: 'x'.repeat(201) }, 'name'],
+      ['a name with a lone surrogate', { name: 'a\ud800b' }, 'name'],
     ];
     it.each(cases)('refuses %s', async (_, body, field) => {
       const response = await t.http
@@ -169,6 +176,35 @@ describe('admin API: /admin/api-users', () => {
         .send({ enabled: 'yes' })
         .expect(400);
       expect(response.body.error.target).toBe('enabled');
+    });
+
+    it.each([
+      ['a NUL character', 'a\u0000b'],
+      ['400 code points', 'a\ufe0f'.repeat(200)],
+    ])('refuses a PATCH of a name with %s, and the name stays', async (_, name) => {
+      const user = await createApiUser(t, { name: 'Before' });
+      const response = await t.http
+        .patch(`/admin/api-users/${user.id}`)
+        .set(admin())
+        .send({ name })
+        .expect(400);
+      expect(response.body.error.code).toBe('InvalidRequestBody');
+      expect(response.body.error.target).toBe('name');
+      const fetched = await t.http.get(`/admin/api-users/${user.id}`).set(admin()).expect(200);
+      expect(fetched.body.name).toBe('Before');
+    });
+
+    it('takes a name of 200 code points, however many UTF-16 units they are', async () => {
+      for (const name of ['a\ufe0f'.repeat(100), '\u{1f600}'.repeat(200), 'x'.repeat(200)]) {
+        const created = await createApiUser(t, { name });
+        expect(created).toMatchObject({ name });
+        const renamed = await t.http
+          .patch(`/admin/api-users/${created.id}`)
+          .set(admin())
+          .send({ name: [...name].reverse().join('') })
+          .expect(200);
+        expect([...renamed.body.name]).toHaveLength(200);
+      }
     });
 
     it.each(['name', 'roles', 'enabled'])('refuses a PATCH setting %s to null', async (field) => {

@@ -1,12 +1,12 @@
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsOptional, IsString, Matches } from 'class-validator';
 import type { Role } from '../api-user.entity';
 import { IsRoleList } from './is-role-list.decorator';
+import { IsUserName } from './is-user-name.decorator';
 import { IsDailyQuotaField, IsRateLimitField, RateLimitDto } from './limits.dto';
 import { PUBLIC_KEY_PATTERN, PUBLIC_KEY_RULE, SECRET_PATTERN, SECRET_RULE } from '../api-keys';
 
 export class CreateApiUserDto {
-  @IsString()
-  @Length(1, 200)
+  @IsUserName()
   name: string;
 
   /** Defaults to `["read"]`. */

@@ -1,13 +1,13 @@
-import { IsBoolean, IsString, Length } from 'class-validator';
+import { IsBoolean } from 'class-validator';
 import { IsOptionalButNotNull } from '../../common/is-present.decorator';
 import type { Role } from '../api-user.entity';
 import { IsRoleList } from './is-role-list.decorator';
+import { IsUserName } from './is-user-name.decorator';
 import { IsDailyQuotaField, IsRateLimitField, RateLimitDto } from './limits.dto';
 
 export class UpdateApiUserDto {
   @IsOptionalButNotNull()
-  @IsString()
-  @Length(1, 200)
+  @IsUserName()
   name?: string;
 
   @IsOptionalButNotNull()
