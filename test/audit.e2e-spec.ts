@@ -544,6 +544,9 @@ describe('audit trail', () => {
         ['clientAddress=localhost', 'clientAddress'],
         ['publicKey=', 'publicKey'],
         [`publicKey=${'k'.repeat(129)}`, 'publicKey'],
+        // NUL was a 500 (PostgreSQL refuses it); no presented key has a control character.
+        ['publicKey=%00abc', 'publicKey'],
+        ['publicKey=a%1Fb', 'publicKey'],
         ['limit=0', 'limit'],
         ['limit=1001', 'limit'],
         ['limit=ten', 'limit'],
@@ -558,6 +561,21 @@ describe('audit trail', () => {
         expect(response.body.error.code).toBe('InvalidQuery');
         expect(response.body.error.target).toBe(parameter);
         expect(response.body.error.message).toContain(parameter);
+      });
+
+      it('counts publicKey in code points, as its varchar(128) column does', async () => {
+        // @Length did not count U+FE0F, so 256 code points passed as 128.
+        const publicKey = (codePoints: number) =>
+          encodeURIComponent('a\ufe0f'.repeat(codePoints / 2));
+        await t.http
+          .get(`/admin/audit?publicKey=${publicKey(128)}`)
+          .set(admin())
+          .expect(200);
+        const response = await t.http
+          .get(`/admin/audit?publicKey=${publicKey(256)}`)
+          .set(admin())
+          .expect(400);
+        expect(response.body.error.target).toBe('publicKey');
       });
 
       it('accepts the limits of every range', async () => {

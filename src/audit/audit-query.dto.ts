@@ -94,9 +94,16 @@ export class AuditQueryDto {
   @IsIn(AUDIT_KINDS)
   kind?: AuditKind;
 
+  /**
+   * What the varchar(128) column can hold of a presented key: 1-128 code points (the `u` flag;
+   * @Length did not count U+FE0E/U+FE0F) and no control characters, which the Basic parser
+   * refuses in a key and PostgreSQL refuses (NUL) in a query.
+   */
   @IsOptional()
   @IsString()
-  @Length(1, 128)
+  @Matches(/^[^\p{Cc}]{1,128}$/u, {
+    message: 'publicKey must be 1-128 characters without control characters',
+  })
   publicKey?: string;
 
   @IsOptional()
