@@ -542,6 +542,9 @@ describe('audit trail', () => {
         ['clientAddress=300.1.1.1', 'clientAddress'],
         ['clientAddress=10.0.0.0/33', 'clientAddress'],
         ['clientAddress=localhost', 'clientAddress'],
+        // net.isIP takes a zone id, PostgreSQL's inet does not (a 500 before).
+        ['clientAddress=fe80::1%25eth0', 'clientAddress'],
+        ['clientAddress=fe80::%251/64', 'clientAddress'],
         ['publicKey=', 'publicKey'],
         [`publicKey=${'k'.repeat(129)}`, 'publicKey'],
         // NUL was a 500 (PostgreSQL refuses it); no presented key has a control character.

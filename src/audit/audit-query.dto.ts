@@ -54,13 +54,16 @@ const IsAfterFrom = () =>
     },
   });
 
-/** An address (`203.0.113.7`, `2001:db8::1`) or a network (`203.0.113.0/24`). */
+/**
+ * An address (`203.0.113.7`, `2001:db8::1`) or a network (`203.0.113.0/24`). Without a zone id
+ * (`fe80::1%eth0`): `isIP` takes one, PostgreSQL's inet does not, and stored addresses have none.
+ */
 const IsAddressOrNetwork = () =>
   ValidateBy({
     name: 'isAddressOrNetwork',
     validator: {
       validate: (value: unknown) => {
-        if (typeof value !== 'string') return false;
+        if (typeof value !== 'string' || value.includes('%')) return false;
         const [address, prefix, ...rest] = value.split('/');
         const version = isIP(address);
         if (version === 0 || rest.length > 0) return false;
@@ -70,7 +73,7 @@ const IsAddressOrNetwork = () =>
         );
       },
       defaultMessage: () =>
-        'clientAddress must be an IP address or a network in CIDR notation (10.0.0.0/8)',
+        'clientAddress must be an IP address or a network in CIDR notation (10.0.0.0/8), without a zone id',
     },
   });
 
