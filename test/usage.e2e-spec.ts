@@ -129,6 +129,13 @@ describe('usage metering: GET /admin/api-users/{id}/usage', () => {
     expect((await get(`?from=${today}&to=${today}`)).body.value).toEqual([
       { day: today, requests: 1 },
     ]);
+    // The default `from` stops at the first day there is (year 0 was a 500 from PostgreSQL).
+    expect((await get('?to=0001-01-05')).body).toEqual({
+      from: '0001-01-01',
+      to: '0001-01-05',
+      value: [],
+      total: 0,
+    });
     expect((await get('?from=2001-01-01&to=2001-12-31')).body).toEqual({
       from: '2001-01-01',
       to: '2001-12-31',

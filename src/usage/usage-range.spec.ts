@@ -75,6 +75,20 @@ describe('parseUsageRange', () => {
     });
   });
 
+  it('starts the default range no earlier than 0001-01-01, the first day a date can name', () => {
+    // 29 days before 0001-01-05 is in year 0, which PostgreSQL refuses (a 500 before).
+    expect(parseUsageRange(undefined, '0001-01-05', NOW)).toEqual({
+      from: '0001-01-01',
+      to: '0001-01-05',
+    });
+    expect(parseUsageRange(undefined, '0001-01-01', NOW)).toEqual({
+      from: '0001-01-01',
+      to: '0001-01-01',
+    });
+    expect(parseUsageRange(undefined, '0001-01-30', NOW).from).toBe('0001-01-01');
+    expect(parseUsageRange(undefined, '0001-01-31', NOW).from).toBe('0001-01-02');
+  });
+
   it('takes a single day and future days', () => {
     expect(parseUsageRange('2026-11-23', '2026-11-23', NOW)).toEqual({
       from: '2026-11-23',

@@ -4,9 +4,12 @@ import { addDays, isIsoDate, utcDay } from './utc-day';
 /** Without `from`, a report covers this many days up to `to` (today by default). */
 export const DEFAULT_USAGE_DAYS = 30;
 
+/** The first day `isIsoDate` takes; the default `from` stops there (PostgreSQL has no year 0). */
+const FIRST_DAY = '0001-01-01';
+
 /**
  * The inclusive day range of `GET /admin/api-users/{id}/usage?from=&to=`: `YYYY-MM-DD`
- * (UTC days), `to` defaulting to today and `from` to 29 days before `to`.
+ * (UTC days), `to` defaulting to today and `from` to 29 days before `to` (not before 0001-01-01).
  * @throws BadRequestException naming the offending parameter.
  */
 export function parseUsageRange(
@@ -15,10 +18,15 @@ export function parseUsageRange(
   now: number = Date.now(),
 ): { from: string; to: string } {
   const end = to === undefined ? utcDay(now) : checkDay('to', to);
-  const start =
-    from === undefined ? addDays(end, -(DEFAULT_USAGE_DAYS - 1)) : checkDay('from', from);
+  const start = from === undefined ? defaultFrom(end) : checkDay('from', from);
   if (start > end) throw invalid('from', 'from must not be after to');
   return { from: start, to: end };
+}
+
+/** 29 days before `to`, or the first day when that is earlier (days compare as strings). */
+function defaultFrom(to: string): string {
+  const start = addDays(to, -(DEFAULT_USAGE_DAYS - 1));
+  return start < FIRST_DAY ? FIRST_DAY : start;
 }
 
 function checkDay(name: string, value: unknown): string {
