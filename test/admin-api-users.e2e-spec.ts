@@ -218,6 +218,48 @@ describe('admin API: /admin/api-users', () => {
     });
   });
 
+  describe('an imported secret must fit the Authorization header (4096 characters)', () => {
+    // "publicKey:secretKey" may have 3066 bytes of UTF-8: base64 makes 4088 characters of
+    // them, plus "Basic ". Longer, every request with the key was 401 (reason 2): never usable.
+    const create = (body: Record<string, unknown>) =>
+      t.http
+        .post('/admin/api-users')
+        .set(admin())
+        .send({ name: 'long secret', ...body });
+
+    it('refuses 1024 three-byte characters with 400 naming secretKey', async () => {
+      const response = await create({ publicKey: 'eurokey12345', secretKey: '€'.repeat(1024) });
+      expect(response.status).toBe(400);
+      expect(response.body.error.target).toBe('secretKey');
+      expect(response.body.error.message).toContain('3066 bytes');
+    });
+
+    it('takes the longest pair that fits, which then signs in, and refuses one byte more', async () => {
+      // 12 + 1 + 3053 = 3066 bytes
+      const longest = '€'.repeat(1017) + 'ab';
+      const created = await create({ publicKey: 'eurokey-long', secretKey: longest }).expect(201);
+      await t.http
+        .get('/odata/v1')
+        .set('Authorization', basic(created.body.publicKey, longest))
+        .expect(200);
+      const response = await create({ publicKey: 'eurokey-long2', secretKey: `${longest}c` });
+      expect(response.status).toBe(400);
+      expect(response.body.error.target).toBe('secretKey');
+    });
+
+    it('counts a generated public key (32 characters) when none is imported', async () => {
+      const longest = '€'.repeat(1011); // 32 + 1 + 3033 = 3066 bytes
+      const created = await create({ roles: ['read'], secretKey: longest }).expect(201);
+      await t.http
+        .get('/odata/v1')
+        .set('Authorization', basic(created.body.publicKey, longest))
+        .expect(200);
+      const response = await create({ secretKey: `${longest}x` });
+      expect(response.status).toBe(400);
+      expect(response.body.error.target).toBe('secretKey');
+    });
+  });
+
   it('answers 409 for a duplicate public key', async () => {
     const first = await createApiUser(t, { publicKey: 'imported-public-key-1' });
     const response = await t.http

@@ -11,7 +11,11 @@ import { requestMemo } from '../common/request-memo';
 export type BasicCredentials =
   { kind: 'absent' } | { kind: 'malformed' } | { kind: 'valid'; publicKey: string; secret: string };
 
-/** Far above any real key pair (128 + 1024 characters, base64-encoded) and below abuse. */
+/**
+ * Above any ASCII key pair (128 + 1024 characters, base64-encoded) and below abuse. A secret of
+ * multi-byte characters can be longer: the admin API and the configuration refuse a pair that
+ * would not fit (MAX_CREDENTIALS_BYTES in api-users/api-keys.ts).
+ */
 export const MAX_AUTHORIZATION_LENGTH = 4096;
 
 const BASIC = /^basic(?:[ \t]+(.*))?$/is;

@@ -295,6 +295,18 @@ describe('loadConfig', () => {
       expect(message).not.toContain(secret);
     });
 
+    it('rejects an admin key pair too long for the Authorization header, in UTF-8 bytes', () => {
+      // 32 + 1 + 3034 bytes: one more than "Basic " + base64 fits in 4096 characters.
+      const secret = '€'.repeat(1011) + 'x';
+      const { message } = configError({ ADMIN_PUBLIC_KEY: PUBLIC_KEY, ADMIN_SECRET_KEY: secret });
+      expect(message).toMatch(/^ADMIN_SECRET_KEY: .*3066 bytes/);
+      expect(message).not.toContain(secret);
+      const fits = '€'.repeat(1011);
+      expect(
+        loadConfig({ ADMIN_PUBLIC_KEY: PUBLIC_KEY, ADMIN_SECRET_KEY: fits }).adminSecretKey,
+      ).toBe(fits);
+    });
+
     it.each(['short', 'has:colon-in-it', 'has space in it', 'x'.repeat(129)])(
       'rejects the ADMIN_PUBLIC_KEY %j',
       (publicKey) => {

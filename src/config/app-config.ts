@@ -2,6 +2,8 @@ import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import {
+  CREDENTIALS_RULE,
+  fitsAuthorizationHeader,
   PUBLIC_KEY_PATTERN,
   PUBLIC_KEY_RULE,
   SECRET_PATTERN,
@@ -197,6 +199,18 @@ const schema = z
           message: `must be set together with ${missing === a ? b : a}`,
         });
       }
+    }
+    // Else the bootstrap admin could never sign in (every request a malformed header).
+    if (
+      env.ADMIN_PUBLIC_KEY !== undefined &&
+      env.ADMIN_SECRET_KEY !== undefined &&
+      !fitsAuthorizationHeader(env.ADMIN_PUBLIC_KEY, env.ADMIN_SECRET_KEY)
+    ) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_SECRET_KEY'],
+        message: CREDENTIALS_RULE,
+      });
     }
   });
 

@@ -1,9 +1,40 @@
-import { IsOptional, IsString, Matches } from 'class-validator';
+import { IsOptional, IsString, Matches, ValidateBy, ValidationArguments } from 'class-validator';
 import type { Role } from '../api-user.entity';
 import { IsRoleList } from './is-role-list.decorator';
 import { IsUserName } from './is-user-name.decorator';
 import { IsDailyQuotaField, IsRateLimitField, RateLimitDto } from './limits.dto';
-import { PUBLIC_KEY_PATTERN, PUBLIC_KEY_RULE, SECRET_PATTERN, SECRET_RULE } from '../api-keys';
+import {
+  CREDENTIALS_RULE,
+  fitsAuthorizationHeader,
+  GENERATED_PUBLIC_KEY_LENGTH,
+  PUBLIC_KEY_PATTERN,
+  PUBLIC_KEY_RULE,
+  SECRET_PATTERN,
+  SECRET_RULE,
+} from '../api-keys';
+
+/**
+ * The secret, with the public key (the one imported, or a generated one's length), fits the
+ * Authorization header: a secret of multi-byte characters within SECRET_PATTERN may not, and
+ * its user could then never sign in. A public key that is itself invalid is not counted
+ * (its own error says so).
+ */
+const FitsAuthorizationHeader = () =>
+  ValidateBy({
+    name: 'fitsAuthorizationHeader',
+    validator: {
+      validate: (value: unknown, args?: ValidationArguments) => {
+        if (typeof value !== 'string') return true;
+        const { publicKey } = args?.object as { publicKey?: unknown };
+        const counted =
+          typeof publicKey === 'string' && PUBLIC_KEY_PATTERN.test(publicKey)
+            ? publicKey
+            : 'x'.repeat(GENERATED_PUBLIC_KEY_LENGTH);
+        return fitsAuthorizationHeader(counted, value);
+      },
+      defaultMessage: () => `secretKey ${CREDENTIALS_RULE}`,
+    },
+  });
 
 export class CreateApiUserDto {
   @IsUserName()
@@ -24,6 +55,7 @@ export class CreateApiUserDto {
   @IsOptional()
   @IsString()
   @Matches(SECRET_PATTERN, { message: `secretKey ${SECRET_RULE}` })
+  @FitsAuthorizationHeader()
   secretKey?: string;
 
   /** Left out or null: RATE_LIMIT_REQUESTS applies; `{"requests": 0}`: no rate limit. */
