@@ -211,8 +211,18 @@ describe('loadConfig', () => {
       'yes',
       '-1',
       '1.5',
+      // proxy-addr (Fastify's) refuses a /0 range at start-up, with no variable named.
+      '0.0.0.0/0',
+      '::/0',
+      '10.0.0.1, 192.168.0.0/00',
     ])('rejects %j naming TRUST_PROXY', (value) => {
       expect(configError({ TRUST_PROXY: value }).message).toMatch(/^TRUST_PROXY: /);
+    });
+
+    it('refuses a /0 network, pointing to true for trusting every address', () => {
+      const { message } = configError({ TRUST_PROXY: '10.0.0.0/8,0.0.0.0/0' });
+      expect(message).toMatch(/^TRUST_PROXY: .*"0\.0\.0\.0\/0".*\btrue\b/);
+      expect(message).not.toContain('\n');
     });
   });
 

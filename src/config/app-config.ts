@@ -1,3 +1,4 @@
+import proxyAddr from '@fastify/proxy-addr';
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
@@ -114,8 +115,30 @@ const trustProxy = z.string().transform((value, ctx): boolean | number | string[
     });
     return z.NEVER;
   }
+  // Fastify compiles the list with proxy-addr when the app is created; what it refuses would
+  // stop the start there without naming the variable. It refuses a /0 range, which is refused
+  // here too rather than read as `true`: `0.0.0.0/0` says nothing of IPv6 clients.
+  const refused = entries.find((e) => !compiles(e));
+  if (refused !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: /\/0+$/.test(refused)
+        ? `"${refused}" (every address) is refused: use true to believe any proxy`
+        : `"${refused}" is refused by proxy-addr`,
+    });
+    return z.NEVER;
+  }
   return entries;
 });
+
+function compiles(entry: string): boolean {
+  try {
+    proxyAddr.compile(entry);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const schema = z
   .object({
