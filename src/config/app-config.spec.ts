@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,6 +6,29 @@ import { CONFIG_VARIABLES, ConfigError, loadConfig } from './app-config';
 
 const PUBLIC_KEY = '0123456789abcdef0123456789abcdef';
 const SECRET_KEY = 'fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210';
+
+/**
+ * A self-signed certificate (CN gatehouse-config-spec, EC P-256, valid until 2126) and its key,
+ * made with `openssl req -x509` for these tests only: it protects nothing.
+ */
+const TEST_CERT = `-----BEGIN CERTIFICATE-----
+MIIBmDCCAT2gAwIBAgIUSAaDdd/9LmeZ/SoUTub05X+Nfq4wCgYIKoZIzj0EAwIw
+IDEeMBwGA1UEAwwVZ2F0ZWhvdXNlLWNvbmZpZy1zcGVjMCAXDTI2MTIwMzExMTkw
+MloYDzIxMjYxMTA5MTExOTAyWjAgMR4wHAYDVQQDDBVnYXRlaG91c2UtY29uZmln
+LXNwZWMwWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAAThf/alF/oM/+GWnrUev6VQ
+GpB4SMTNHODuZURO38gt2J7PMCific8p9+SXXqjSf1xb+wAM+TiNOJHEl8mL4mA/
+o1MwUTAdBgNVHQ4EFgQUP8+Ergi8R4YKEfvcDOuRu64mG7swHwYDVR0jBBgwFoAU
+P8+Ergi8R4YKEfvcDOuRu64mG7swDwYDVR0TAQH/BAUwAwEB/zAKBggqhkjOPQQD
+AgNJADBGAiEA9qS9YHDJjgL8GXbz4QWyCF0/NkazDdAyAHyslXVl3pUCIQCb6btO
+4b6Mz4B05wXQaboapJ/sfiIKWFarwa+l+RdaKA==
+-----END CERTIFICATE-----
+`;
+const TEST_KEY = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgLonhhdgPkssYSIug
+/tZYrZRE7zW3sBs/4hDfE39K8lKhRANCAAThf/alF/oM/+GWnrUev6VQGpB4SMTN
+HODuZURO38gt2J7PMCific8p9+SXXqjSf1xb+wAM+TiNOJHEl8mL4mA/
+-----END PRIVATE KEY-----
+`;
 
 /** The ConfigError thrown by loadConfig(env), failing the test if there is none. */
 function configError(env: NodeJS.ProcessEnv): ConfigError {
@@ -355,8 +379,8 @@ describe('loadConfig', () => {
     it('reads the certificate and key when both are present', () => {
       const certFile = join(dir, 'cert.pem');
       const keyFile = join(dir, 'key.pem');
-      writeFileSync(certFile, '-----BEGIN CERTIFICATE-----\ncert\n-----END CERTIFICATE-----\n');
-      writeFileSync(keyFile, '-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n');
+      writeFileSync(certFile, TEST_CERT);
+      writeFileSync(keyFile, TEST_KEY);
       const { tls } = loadConfig({ TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile });
       expect(tls).toBeDefined();
       expect(Buffer.isBuffer(tls!.cert)).toBe(true);
@@ -391,6 +415,48 @@ describe('loadConfig', () => {
       });
       expect(message).toMatch(/^TLS_CERT_FILE: /);
     });
+
+    // Readable files that are no certificate or key, or do not match, passed and made
+    // https.createServer fail later with an OpenSSL error that named no variable.
+    const tlsError = (cert: string, key: string): string => {
+      const [certFile, keyFile] = [join(dir, 'checked-cert.pem'), join(dir, 'checked-key.pem')];
+      writeFileSync(certFile, cert);
+      writeFileSync(keyFile, key);
+      const { message } = configError({ TLS_CERT_FILE: certFile, TLS_KEY_FILE: keyFile });
+      expect(message).not.toContain('\n');
+      return message;
+    };
+
+    it.each([
+      ['text', 'not a certificate'],
+      ['the key', TEST_KEY],
+      ['an empty PEM block', '-----BEGIN CERTIFICATE-----\ncert\n-----END CERTIFICATE-----\n'],
+    ])('names TLS_CERT_FILE when it holds %s instead of a PEM certificate', (_, cert) => {
+      expect(tlsError(cert, TEST_KEY)).toMatch(/^TLS_CERT_FILE: .*checked-cert\.pem/);
+    });
+
+    it.each([
+      ['text', 'not a key'],
+      ['the certificate', TEST_CERT],
+      ['an empty PEM block', '-----BEGIN PRIVATE KEY-----\nkey\n-----END PRIVATE KEY-----\n'],
+    ])('names TLS_KEY_FILE when it holds %s instead of a PEM private key', (_, key) => {
+      expect(tlsError(TEST_CERT, key)).toMatch(/^TLS_KEY_FILE: .*checked-key\.pem/);
+    });
+
+    it.each([
+      ['EC', { type: 'ec', namedCurve: 'prime256v1' }],
+      ['RSA', { type: 'rsa', modulusLength: 2048 }],
+    ] as const)(
+      "names TLS_KEY_FILE when it is another %s key than the certificate's",
+      (_, options) => {
+        const { privateKey } =
+          options.type === 'ec'
+            ? generateKeyPairSync('ec', { namedCurve: options.namedCurve })
+            : generateKeyPairSync('rsa', { modulusLength: options.modulusLength });
+        const other = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+        expect(tlsError(TEST_CERT, other)).toMatch(/^TLS_KEY_FILE: .*TLS_CERT_FILE/);
+      },
+    );
 
     it('names the variable when the path is a directory', () => {
       const keyFile = join(dir, 'key-for-dir-test.pem');

@@ -1,6 +1,8 @@
 import proxyAddr from '@fastify/proxy-addr';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
+import { createSecureContext } from 'node:tls';
 import { z } from 'zod';
 import {
   CREDENTIALS_RULE,
@@ -249,6 +251,45 @@ function readFileOrFail(variable: string, path: string): Buffer {
   }
 }
 
+/** The first line of what `check` throws (OpenSSL's reason, e.g. "PEM routines::no start line"). */
+function failureOf(check: () => unknown): string | undefined {
+  try {
+    check();
+    return undefined;
+  } catch (error) {
+    return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+  }
+}
+
+/**
+ * The certificate and key as the HTTPS server will take them (`createSecureContext`), so that
+ * a readable file that is no PEM certificate or key, or a key of another certificate, stops
+ * the start naming its variable instead of failing later in OpenSSL. The pair is matched with
+ * `checkPrivateKey` too: OpenSSL takes a key of another type (RSA for an EC certificate)
+ * without a word and only fails the handshakes.
+ */
+function checkTls(certFile: string, cert: Buffer, keyFile: string, key: Buffer): void {
+  const certFailure = failureOf(() => createSecureContext({ cert }));
+  if (certFailure !== undefined) {
+    throw new ConfigError(`TLS_CERT_FILE: ${certFile} is not a PEM certificate (${certFailure})`);
+  }
+  const keyFailure = failureOf(() => createSecureContext({ key }));
+  if (keyFailure !== undefined) {
+    throw new ConfigError(`TLS_KEY_FILE: ${keyFile} is not a PEM private key (${keyFailure})`);
+  }
+  const pairFailure = failureOf(() => {
+    if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) {
+      throw new Error('key values mismatch');
+    }
+    createSecureContext({ cert, key });
+  });
+  if (pairFailure !== undefined) {
+    throw new ConfigError(
+      `TLS_KEY_FILE: ${keyFile} is not the key of the certificate in TLS_CERT_FILE (${pairFailure})`,
+    );
+  }
+}
+
 /**
  * Validates the environment and returns the typed configuration.
  * Empty strings count as unset, as shells and `.env` files commonly produce them.
@@ -265,13 +306,14 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     throw new ConfigError(`${variable}: ${issue.message}`);
   }
   const e = result.data;
-  const tls =
-    e.TLS_CERT_FILE && e.TLS_KEY_FILE
-      ? {
-          cert: readFileOrFail('TLS_CERT_FILE', e.TLS_CERT_FILE),
-          key: readFileOrFail('TLS_KEY_FILE', e.TLS_KEY_FILE),
-        }
-      : undefined;
+  let tls: AppConfig['tls'];
+  if (e.TLS_CERT_FILE && e.TLS_KEY_FILE) {
+    tls = {
+      cert: readFileOrFail('TLS_CERT_FILE', e.TLS_CERT_FILE),
+      key: readFileOrFail('TLS_KEY_FILE', e.TLS_KEY_FILE),
+    };
+    checkTls(e.TLS_CERT_FILE, tls.cert, e.TLS_KEY_FILE, tls.key);
+  }
   return {
     port: e.PORT,
     host: e.HOST,
