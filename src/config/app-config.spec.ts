@@ -292,6 +292,25 @@ describe('loadConfig', () => {
       expect(error.message).not.toContain('\n');
     });
 
+    it.each([
+      // TypeORM decodes the user name and password with decodeURIComponent: "URI malformed"
+      // and a stack trace at start, no variable named.
+      ['a bad escape in the user name', 'postgres://%zz@x/y'],
+      ['a bad escape in the password', 'postgres://user:hunter%zz2@x/y'],
+      ['an escape that is no UTF-8', 'postgres://user:hunter%ff2@x/y'],
+      ['a port out of range', 'postgres://user:hunter2@x:99999/y'],
+    ])('rejects a DATABASE_URL with %s, without echoing it', (_, url) => {
+      const { message } = configError({ DATABASE_URL: url });
+      expect(message).toMatch(/^DATABASE_URL: \S/);
+      expect(message).not.toContain('\n');
+      expect(message).not.toContain('hunter');
+    });
+
+    it('takes a DATABASE_URL with escapes in its user name and password', () => {
+      const url = 'postgres://us%40er:p%25ss%3Aw%C3%B6rd@db.example:5432/gatehouse?sslmode=require';
+      expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+    });
+
     it('rejects a port that is only whitespace rather than listening on a random port', () => {
       expect(configError({ PORT: ' ' }).message).toMatch(/^PORT: /);
     });

@@ -142,6 +142,22 @@ function compiles(entry: string): boolean {
   }
 }
 
+/**
+ * TypeORM (DriverUtils.parseConnectionUrl) decodes the user name and password, split at the
+ * last "@" before the first "/" after "//", with `decodeURIComponent`: a bad escape (`%zz`, or
+ * one that is no UTF-8) would stop the start with "URI malformed" and a stack trace.
+ */
+function credentialsDecode(url: string): boolean {
+  const authority = url.slice(url.indexOf('//') + 2).split('/')[0];
+  const at = authority.lastIndexOf('@');
+  try {
+    decodeURIComponent(at === -1 ? '' : authority.slice(0, at));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const schema = z
   .object({
     PORT: wholeNumber('must be a port number 0-65535')
@@ -153,9 +169,16 @@ const schema = z
         error: 'must be development, production or test',
       })
       .default('development'),
+    // Never echoed in a message: it may hold the password.
     DATABASE_URL: z
       .string()
       .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// connection string')
+      // pg reads it with `new URL` (pg-connection-string).
+      .refine((v) => URL.canParse(v), 'must be a postgres:// connection string that is a valid URL')
+      .refine(
+        credentialsDecode,
+        'must percent-encode its user name and password as UTF-8 (a % is written %25)',
+      )
       .optional(),
     DATA_DIR: z.string().min(1, 'must not be empty').default('.data'),
     AUTH_REALM: z
