@@ -168,6 +168,22 @@ describe('admin API: /admin/api-users', () => {
       }
     });
 
+    it.each(['toString', 'constructor', 'hasOwnProperty'])(
+      'refuses a field named %s, inherited by every object, as unknown',
+      async (field) => {
+        const response = await t.http
+          .post('/admin/api-users')
+          .set(admin())
+          .send({ name: 'inherited', [field]: 1 })
+          .expect(400);
+        expect(response.body.error).toMatchObject({
+          code: 'InvalidRequestBody',
+          target: field,
+          message: `${field} is not a known field`,
+        });
+      },
+    );
+
     it('refuses a bad PATCH', async () => {
       const user = await createApiUser(t);
       const response = await t.http

@@ -55,6 +55,20 @@ describe('RequestValidationPipe', () => {
     });
   });
 
+  it('refuses fields named like what every object inherits, as it refuses unknown ones', async () => {
+    // class-validator's whitelist found them in a plain object and let them through.
+    expect(await refusal('query', { limit: 1, toString: '1' })).toMatchObject({
+      code: 'InvalidQuery',
+      target: 'toString',
+      message: 'toString is not a known field',
+    });
+    const body = JSON.parse('{"limit":1,"constructor":1,"nested":[{"__proto__":1}]}') as object;
+    expect(await refusal('body', body)).toMatchObject({
+      code: 'InvalidRequestBody',
+      message: 'constructor is not a known field; nested[0].__proto__ is not a known field',
+    });
+  });
+
   it('passes valid input on, transformed to the DTO', async () => {
     const pipe = new RequestValidationPipe();
     const value = await pipe.transform({ limit: 5 }, { type: 'query', metatype: PageDto });

@@ -70,22 +70,49 @@ export class RequestValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if ((metadata.type === 'body' || metadata.type === 'query') && nestsDeeper(value, MAX_DEPTH)) {
-      const part = metadata.type;
+    if (metadata.type !== 'body' && metadata.type !== 'query') {
+      return super.transform(value, metadata);
+    }
+    const part = metadata.type;
+    if (nestsDeeper(value, MAX_DEPTH)) {
       throw new BadRequestException({
         code: INVALID[part].code,
         message: `The ${part === 'body' ? 'request body' : 'query string'} nests deeper than ${MAX_DEPTH} levels.`,
       });
     }
+    const inherited = this.toValidate(metadata) ? inheritedNames(value) : [];
+    if (inherited.length > 0) throw new InvalidInputException(part, inherited.map(unknownField));
     try {
       return await super.transform(value, metadata);
     } catch (error) {
-      if (error instanceof InvalidInputException && metadata.type === 'query') {
-        throw error.in('query');
-      }
+      if (error instanceof InvalidInputException && part === 'query') throw error.in('query');
       throw error;
     }
   }
+}
+
+/**
+ * The names, as paths, of fields named like something every object inherits (`toString`,
+ * `constructor`, `__proto__`...): class-validator's whitelist looks names up in a plain
+ * object, where these are found, so `?toString=1` passed as a known field (found by review).
+ */
+function inheritedNames(value: unknown, path = ''): string[] {
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.keys(value).flatMap((name) => {
+    const at = Array.isArray(value) ? `${path}[${name}]` : `${path}${path ? '.' : ''}${name}`;
+    return name in Object.prototype
+      ? [at]
+      : inheritedNames((value as Record<string, unknown>)[name], at);
+  });
+}
+
+/** A field the DTO does not have, as the whitelist reports one. */
+function unknownField(path: string): ValidationError {
+  return {
+    property: path,
+    constraints: { whitelistValidation: `property ${path} should not exist` },
+    children: [],
+  };
 }
 
 function flatten(
