@@ -811,6 +811,27 @@ describe('OData v4 API', () => {
       expect(response.body.error.message).toContain(named);
     });
 
+    it('answers 406 for a format or OData version the client cannot take, and serves the rest', async () => {
+      const notAcceptable = async (path: string, header: string, value: string) => {
+        const response = await get(path).set(header, value).expect(406);
+        expect(response.body).toEqual({
+          error: { code: 'NotAcceptable', message: expect.any(String) },
+        });
+        expect(response.headers['odata-version']).toBe('4.0');
+      };
+      // Both were ignored: XML asked for got JSON, an OData 3 client a 4.0 answer (review).
+      await notAcceptable('/odata/v1/Products(1)', 'Accept', 'application/atom+xml');
+      await notAcceptable('/odata/v1/$metadata', 'Accept', 'application/json');
+      await notAcceptable('/odata/v1/Customers', 'OData-MaxVersion', '3.0');
+      await get('/odata/v1/$metadata').set('Accept', 'application/xml').expect(200);
+      await get('/odata/v1/Customers/$count').set('Accept', 'text/plain').expect(200);
+      await get('/odata/v1/Products(1)?$format=json').set('Accept', 'application/xml').expect(200);
+      await get('/odata/v1/Products(1)')
+        .set('Accept', 'application/json, text/plain, */*')
+        .expect(200);
+      await get('/odata/v1/Customers?$top=1').set('OData-MaxVersion', '4.01').expect(200);
+    });
+
     it('is not injectable through any option', async () => {
       const [{ n: before }] = await t.db.query<{ n: string }>(
         'SELECT count(*) AS n FROM customers',

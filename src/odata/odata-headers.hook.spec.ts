@@ -26,15 +26,29 @@ function hookWith(settings: { fresh?: SettingsView; current: () => Promise<Setti
 
   return {
     reads: () => reads,
-    run(url: string) {
+    run(url: string, requestHeaders: Record<string, string> = {}) {
       const headers: Record<string, string> = {};
-      const request = { routeOptions: { url }, raw: {} } as unknown as FastifyRequest;
+      const request = {
+        routeOptions: { url },
+        raw: {},
+        headers: requestHeaders,
+        query: {},
+      } as unknown as FastifyRequest;
+      const sent: { status?: number; body?: unknown } = {};
       const reply = {
-        header: (name: string, value: string) => (headers[name] = value),
+        header(name: string, value: string) {
+          headers[name] = value;
+          return this;
+        },
+        code(status: number) {
+          sent.status = status;
+          return this;
+        },
+        send: (body: unknown) => (sent.body = body),
       } as unknown as FastifyReply;
       let doneCalls = 0;
       hook!(request, reply, () => (doneCalls += 1));
-      return { headers, request, doneCalls: () => doneCalls };
+      return { headers, request, sent, doneCalls: () => doneCalls };
     },
   };
 }
@@ -53,6 +67,19 @@ describe('ODataHeadersHook', () => {
     });
     expect(rememberedSettings(request.raw)).toBe(SETTINGS);
     expect(hook.reads()).toBe(0);
+  });
+
+  it('answers 406 itself, without going on, for what the client cannot take', () => {
+    const hook = hookWith({ fresh: SETTINGS, current: () => Promise.reject(new Error('no read')) });
+    const { headers, sent, doneCalls } = hook.run('/odata/v1/:resource', {
+      'odata-maxversion': '3.0',
+    });
+    expect(doneCalls()).toBe(0);
+    expect(sent).toEqual({
+      status: 406,
+      body: { error: { code: 'NotAcceptable', message: expect.stringMatching(/OData 4\.0/) } },
+    });
+    expect(headers['OData-Version']).toBe('4.0');
   });
 
   it('reads the settings when none are cached, and finishes once it has them', async () => {

@@ -1,8 +1,10 @@
 import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { errorBody } from '../common/error-body';
 import { rememberSettings } from '../settings/request-settings';
 import { SettingsService, SettingsView } from '../settings/settings.service';
+import { notAcceptable } from './odata-negotiation';
 
 export const API_VERSION = '1';
 const ODATA_ROUTES = '/odata/';
@@ -35,6 +37,20 @@ export class ODataHeadersHook implements OnModuleInit {
     if (!request.routeOptions.url?.startsWith(ODATA_ROUTES)) return done();
     reply.header('OData-Version', '4.0');
     reply.header('Smartstore-Api-Version', API_VERSION);
+    const refusal = notAcceptable(
+      request.routeOptions.url,
+      request.headers,
+      (request.query as Record<string, unknown> | undefined)?.$format,
+    );
+    if (refusal !== undefined) {
+      // Answered here, before authentication (a hook's error would bypass the exception
+      // filter), in the same error shape; the refusal tells nothing of the API's data.
+      void reply
+        .code(406)
+        .header('Content-Type', 'application/json; charset=utf-8')
+        .send(errorBody('NotAcceptable', refusal));
+      return;
+    }
     const cached = this.settings.fresh();
     if (cached) {
       applySettings(request, reply, cached);

@@ -1,0 +1,50 @@
+import { accepts, notAcceptable } from './odata-negotiation';
+
+describe('accepts', () => {
+  it('matches a type by */*, type/* or itself, in any case, with parameters', () => {
+    expect(accepts('*/*', 'application/json')).toBe(true);
+    expect(accepts('text/html, application/*;q=0.8', 'application/json')).toBe(true);
+    expect(accepts('Application/JSON;odata.metadata=minimal', 'application/json')).toBe(true);
+    expect(accepts('application/xml', 'application/json')).toBe(false);
+    expect(accepts('application/atom+xml', 'application/xml')).toBe(false);
+  });
+
+  it('does not match a range the client refuses with q=0', () => {
+    expect(accepts('application/json;q=0, text/html', 'application/json')).toBe(false);
+    expect(accepts('application/json; q=0.000', 'application/json')).toBe(false);
+    expect(accepts('application/json; q=0.001', 'application/json')).toBe(true);
+  });
+});
+
+describe('notAcceptable', () => {
+  const entity = '/odata/v1/:resource';
+
+  it('passes what clients send', () => {
+    expect(notAcceptable(entity, {}, undefined)).toBeUndefined();
+    expect(notAcceptable(entity, { accept: '*/*' }, undefined)).toBeUndefined();
+    expect(notAcceptable(entity, { 'odata-maxversion': '4.01' }, undefined)).toBeUndefined();
+    expect(notAcceptable('/odata/v1/$metadata', { accept: 'application/xml' }, undefined)).toBe(
+      undefined,
+    );
+    expect(notAcceptable('/odata/v1/:resource/$count', { accept: 'text/plain' }, undefined)).toBe(
+      undefined,
+    );
+  });
+
+  it('refuses a format the route does not answer with, unless $format names one', () => {
+    expect(notAcceptable(entity, { accept: 'application/xml' }, undefined)).toMatch(
+      /application\/json only/,
+    );
+    expect(notAcceptable('/odata/v1/$metadata', { accept: 'application/json' }, undefined)).toMatch(
+      /application\/xml only/,
+    );
+    expect(notAcceptable(entity, { accept: 'application/xml' }, 'json')).toBeUndefined();
+  });
+
+  it('refuses an OData-MaxVersion below 4.0', () => {
+    expect(notAcceptable(entity, { 'odata-maxversion': '3.0' }, undefined)).toMatch(
+      /OData-MaxVersion 3\.0/,
+    );
+    expect(notAcceptable(entity, { 'odata-maxversion': 'junk' }, undefined)).toBeUndefined();
+  });
+});
