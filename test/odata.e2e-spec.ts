@@ -925,6 +925,33 @@ describe('OData v4 API', () => {
       expect(tooBig.body.error.target).toBe('Price');
     });
 
+    it("takes annotations of a property beside it, and refuses an odata.type that is not the property's", async () => {
+      const created = await post('/odata/v1/Products', {
+        Name: 'Annotated',
+        'Name@Core.Description': 'ignored',
+        Sku: 'ANNOTATED-1',
+        Price: '12.50',
+        'Price@odata.type': '#Decimal',
+        'StockQuantity@odata.type': '#Edm.Int32',
+        StockQuantity: 2,
+      }).expect(201);
+      expect(created.body).toMatchObject({ Name: 'Annotated', Price: 12.5, StockQuantity: 2 });
+      const refused = await post('/odata/v1/Products', {
+        Name: 'Mistyped',
+        Sku: 'ANNOTATED-2',
+        Price: 1,
+        'Price@odata.type': '#String',
+      }).expect(400);
+      expect(refused.body.error.target).toBe('Price@odata.type');
+      const unknown = await post('/odata/v1/Products', {
+        Name: 'Unknown',
+        Sku: 'ANNOTATED-3',
+        Price: 1,
+        'Colour@odata.type': '#String',
+      }).expect(400);
+      expect(unknown.body.error.target).toBe('Colour@odata.type');
+    });
+
     it('creates an entity: 201, Location and the entity', async () => {
       const response = await post('/odata/v1/Products', {
         Name: 'Test Kettle',
