@@ -152,6 +152,9 @@ describe('usage metering: GET /admin/api-users/{id}/usage', () => {
     ['to=2026-11-23T00:00:00Z', 'to'],
     ['from=2026-01-01&from=2026-01-02', 'from'],
     ['from=2026-11-23&to=2026-11-22', 'from'],
+    // Unknown parameters were ignored (200), as the audit's are not.
+    ['form=2026-11-01', 'form'],
+    ['to=2026-11-23&toString=1', 'toString'],
   ])('refuses ?%s with 400 naming %s', async (query, target) => {
     const user = await createApiUser(t);
     const response = await t.http

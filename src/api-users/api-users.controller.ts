@@ -11,7 +11,7 @@ import {
   Query,
 } from '@nestjs/common';
 import { AdminApi } from '../audit/admin-api.decorator';
-import { parseUsageRange } from '../usage/usage-range';
+import { usageRangeOf } from '../usage/usage-range';
 import { UsageReport, UsageService } from '../usage/usage.service';
 import { ApiUsersService, ApiUserView, ApiUserWithSecret } from './api-users.service';
 import { CreateApiUserDto } from './dto/create-api-user.dto';
@@ -47,10 +47,9 @@ export class ApiUsersController {
   @Get(':id/usage')
   async usageOf(
     @Param('id') id: string,
-    @Query('from') from?: unknown,
-    @Query('to') to?: unknown,
+    @Query() query: Record<string, unknown>,
   ): Promise<UsageReport> {
-    const range = parseUsageRange(from, to);
+    const range = usageRangeOf(query);
     await this.apiUsers.assertExists(id);
     return this.usage.report(id, range.from, range.to);
   }

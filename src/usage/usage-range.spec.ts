@@ -1,5 +1,5 @@
 import { BadRequestException } from '@nestjs/common';
-import { parseUsageRange } from './usage-range';
+import { parseUsageRange, usageRangeOf } from './usage-range';
 import { addDays, isIsoDate, msUntilNextUtcMidnight, utcDay } from './utc-day';
 
 const NOW = Date.parse('2026-11-23T15:30:00Z');
@@ -107,5 +107,17 @@ describe('parseUsageRange', () => {
     const body = refusal(from, to);
     expect(body).toMatchObject({ code: 'InvalidQuery', target });
     expect(body.message).toContain(target);
+  });
+});
+
+describe('usageRangeOf', () => {
+  it('reads from and to, and refuses any other parameter by name', () => {
+    expect(usageRangeOf({ from: '2026-11-01', to: '2026-11-02' }, NOW)).toEqual({
+      from: '2026-11-01',
+      to: '2026-11-02',
+    });
+    expect(() => usageRangeOf({ to: '2026-11-02', limit: '5' }, NOW)).toThrow(
+      expect.objectContaining({ response: expect.objectContaining({ target: 'limit' }) }),
+    );
   });
 });

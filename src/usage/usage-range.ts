@@ -23,6 +23,21 @@ export function parseUsageRange(
   return { from: start, to: end };
 }
 
+/**
+ * The range a usage request's query string asks for; any parameter but `from` and `to` is
+ * refused, as the audit's unknown parameters are (it was ignored with a 200).
+ */
+export function usageRangeOf(
+  query: Record<string, unknown>,
+  now: number = Date.now(),
+): { from: string; to: string } {
+  const unknown = Object.keys(query).find((name) => name !== 'from' && name !== 'to');
+  if (unknown !== undefined) {
+    throw invalid(unknown, `${unknown.slice(0, 100)} is not a known parameter (from, to)`);
+  }
+  return parseUsageRange(query.from, query.to, now);
+}
+
 /** 29 days before `to`, or the first day when that is earlier (days compare as strings). */
 function defaultFrom(to: string): string {
   const start = addDays(to, -(DEFAULT_USAGE_DAYS - 1));
