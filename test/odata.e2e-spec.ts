@@ -192,6 +192,13 @@ describe('OData v4 API', () => {
         [],
       ],
       [
+        // @odata/parser refused both spellings (found by review); they are spelled for it.
+        'numbers with an exponent and of ten digits',
+        'Products?$filter=Price le 2E2 and Price gt -9999999999 and StockQuantity lt 1e9',
+        'SELECT id FROM products WHERE price <= 200 AND stock_quantity < 1000000000',
+        [],
+      ],
+      [
         'gt and lt on decimals',
         'Orders?$filter=OrderTotal gt 500 and OrderTotal lt 510.5',
         'SELECT id FROM orders WHERE order_total > 500 AND order_total < 510.5',

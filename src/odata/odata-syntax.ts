@@ -66,6 +66,16 @@ function encodeForParser(value: string, wrapNestedFilters = false): ParserText {
   const openFilters: number[] = [];
   for (let i = 0; i < value.length; i++) {
     const char = value[i];
+    if (!quoted && isDigit(char) && startsNumber(value, i)) {
+      const number = NUMBER_TOKEN.exec(value.slice(i))![0];
+      if (!IDENTIFIER_CHAR.test(value[i + number.length] ?? '')) {
+        const spelled = spelledForParser(number);
+        for (let k = 0; k < spelled.length; k++)
+          emit(spelled[k], i + Math.min(k, number.length - 1));
+        i += number.length - 1;
+        continue;
+      }
+    }
     if (char === "'") quoted = !quoted;
     else if (!quoted && wrapNestedFilters) {
       // A `;` or `)` at the filter's own depth ends its value.
@@ -90,6 +100,32 @@ function encodeForParser(value: string, wrapNestedFilters = false): ParserText {
   }
   // An unclosed filter is a syntax error either way; left open, the parser says so.
   return { text, origins };
+}
+
+const isDigit = (char: string) => char >= '0' && char <= '9';
+/** What can stand next to a number literal within a longer token (a name, a date, a GUID). */
+const IDENTIFIER_CHAR = /[A-Za-z0-9_.:-]/;
+const NUMBER_TOKEN = /^[0-9]+(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/;
+
+/** Whether the digit at `i` begins a number, unsigned or after a sign, not inside a longer token. */
+function startsNumber(value: string, i: number): boolean {
+  const before = value[i - 1] ?? '';
+  if (before === '-' || before === '+') return !IDENTIFIER_CHAR.test(value[i - 2] ?? '');
+  return !IDENTIFIER_CHAR.test(before);
+}
+
+/**
+ * A number literal as @odata/parser 0.2.14 reads it correctly. Its Int64 check compares digit
+ * strings as text ('9999999999' > '9223372036854775807', so refused), and its decimal and double
+ * grammars want a point before an exponent and a lowercase `e`: `Id eq 9999999999`, `1e2` and
+ * `1E2` were refused (found by review). An integer of 10 or more digits gets `.0`, an exponent a
+ * point and a lowercase `e`: the same number, typed as a decimal or double.
+ */
+function spelledForParser(number: string): string {
+  const [, whole, fraction, exponent] = /^([0-9]+)(\.[0-9]+)?(?:[eE]([+-]?[0-9]+))?$/.exec(number)!;
+  if (exponent !== undefined) return `${whole}${fraction ?? '.0'}e${exponent}`;
+  if (fraction === undefined && whole.length >= 10) return `${whole}.0`;
+  return number;
 }
 
 export function decodeFromParser(text: string): string {
