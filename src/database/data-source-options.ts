@@ -41,7 +41,9 @@ export function dataSourceOptions(url: string): DataSourceOptions {
       // The server enforces statement_timeout; a server that stopped answering (frozen, its
       // network gone without a reset) cannot, and a query would wait for the operating system
       // to give the connection up, many minutes. The client gives up later than the server
-      // would, so a slow query still ends with the server's own error.
+      // would, so a slow query still ends with the server's own error. Migrations run on this
+      // pool too (migrationsRun), so a statement of theirs gets 10 s: one that rewrites a large
+      // table needs a way around both limits (not needed yet; see the README's Health section).
       query_timeout: 15_000,
     },
   };
