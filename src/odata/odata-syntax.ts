@@ -186,6 +186,12 @@ export function runParser(
     const at = match ? Number(match[1]) - prefix.length : -1;
     if (at >= 0) {
       const position = input.origins[at] ?? value.length;
+      // The parser (OData 4.0) stops at 4.01's `in`; named here, as other refusals are.
+      if (/^\s+in\s*\(/.test(value.slice(position))) {
+        throw new ODataQueryError(
+          `${option}: 'in' is OData 4.01 and not supported (this service speaks 4.0); use eq with or`,
+        );
+      }
       if (position < value.length) {
         throw new ODataQueryError(
           `${option} could not be parsed near position ${position} (at ${excerpt(value.slice(position), 20)})`,
