@@ -19,6 +19,10 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
     // What Fastify and Node refuse before Nest sees the request, in the API's error shape.
     frameworkErrors: answerFrameworkError,
     clientErrorHandler: answerClientError,
+    // While closing, a request on an open keep-alive connection is served (its response says
+    // `Connection: close`) rather than answered by Fastify's own 503 body, which is not the
+    // API's error shape (found by review); closing waits for it.
+    return503OnClosing: false,
     // `/odata/v1/` is the service root OData clients derive from the context URL.
     routerOptions: { ignoreTrailingSlash: true },
     ...(config.tls ? { https: config.tls } : {}),

@@ -4,8 +4,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { ADMIN, basic } from './support/test-app';
-import { createTestDatabase } from './support/test-database';
+import { createTestDatabase, runOnServer, urlForDatabase } from './support/test-database';
 
 /**
  * `npm start` as a process: src/main.ts under ts-node (transpile only), so that configuration
@@ -84,6 +85,106 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
       expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
     } finally {
       await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it('stops a start whose DATA_DIR cannot be made with one line naming it', async () => {
+    const started = startMain({
+      DATA_DIR: '/etc/passwd/gatehouse',
+      PORT: String(await freePort()),
+    });
+    expect(await started.exited).toBe(1);
+    const lines = started.output().trim().split('\n');
+    expect(lines.at(-1)).toMatch(
+      /^Gatehouse cannot start: DATA_DIR \(\/etc\/passwd\/gatehouse\): /,
+    );
+    expect(started.output()).not.toMatch(/\n\s+at /); // no stack trace
+  }, 60_000);
+
+  it('shares an embedded PostgreSQL between instances on one DATA_DIR; the last to stop stops it', async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-main-'));
+    const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`)).status;
+    try {
+      const [portA, portB] = [await freePort(), await freePort()];
+      const a = startMain({ DATA_DIR: dataDir, PORT: String(portA) });
+      await waitForHealth(portA, a);
+      // A second instance refused its port used to stop the first one's database on its way
+      // out, as did one that stopped normally (found by review).
+      const refused = startMain({ DATA_DIR: dataDir, PORT: String(portA) });
+      expect(await refused.exited).toBe(1);
+      expect(await health(portA)).toBe(200);
+      const b = startMain({ DATA_DIR: dataDir, PORT: String(portB) });
+      await waitForHealth(portB, b);
+      b.child.kill('SIGTERM');
+      expect(await b.exited).toBe(0);
+      expect(b.output()).toMatch(/stays up for Gatehouse process/);
+      expect(await health(portA)).toBe(200);
+      a.child.kill('SIGTERM');
+      expect(await a.exited).toBe(0);
+      expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
+  it('seeds the demo data into a new database given by DATABASE_URL, as into a new embedded one', async () => {
+    const server = process.env.GATEHOUSE_TEST_SERVER_URL!;
+    const name = `${process.env.GATEHOUSE_TEST_PREFIX}_new_${process.pid}`;
+    await runOnServer(server, `CREATE DATABASE "${name}"`);
+    const url = urlForDatabase(server, name);
+    try {
+      const port = await freePort();
+      const started = startMain({ DATABASE_URL: url, PORT: String(port) });
+      await waitForHealth(port, started);
+      const [{ n }] = await runOnServer<{ n: string }>(url, 'SELECT count(*) AS n FROM customers');
+      expect(Number(n)).toBe(300);
+      started.child.kill('SIGTERM');
+      expect(await started.exited).toBe(0);
+    } finally {
+      await runOnServer(server, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    }
+  }, 60_000);
+
+  it('answers the requests in flight at SIGTERM, and writes what they recorded', async () => {
+    const db = await createTestDatabase();
+    const blocker = new pg.Client({ connectionString: db.url });
+    try {
+      const port = await freePort();
+      const started = startMain({
+        DATABASE_URL: db.url,
+        PORT: String(port),
+        ADMIN_PUBLIC_KEY: ADMIN.publicKey,
+        ADMIN_SECRET_KEY: ADMIN.secretKey,
+        LAST_REQUEST_FLUSH_MS: '3600000',
+      });
+      await waitForHealth(port, started);
+      const admin = { Authorization: basic(ADMIN.publicKey, ADMIN.secretKey) };
+      // Known before the settings row is locked: the PATCH below then waits for the lock only.
+      expect(
+        (await fetch(`http://127.0.0.1:${port}/admin/settings`, { headers: admin })).status,
+      ).toBe(200);
+      await blocker.connect();
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE settings IN ACCESS EXCLUSIVE MODE');
+      const patched = fetch(`http://127.0.0.1:${port}/admin/settings`, {
+        method: 'PATCH',
+        headers: { ...admin, 'Content-Type': 'application/json' },
+        body: JSON.stringify({ maxTop: 119 }),
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      started.child.kill('SIGTERM');
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await blocker.query('COMMIT');
+      expect((await patched).status).toBe(200);
+      const code = await started.exited;
+      if (code !== 0) console.log(started.output());
+      expect(code).toBe(0);
+      // The flush ran before the server closed, so this request's audit event was lost.
+      const audited = await db.query(`SELECT 1 FROM audit_events WHERE action = 'settings.update'`);
+      expect(audited).toHaveLength(1);
+    } finally {
+      await blocker.end().catch(() => undefined);
+      await db.drop();
     }
   }, 60_000);
 

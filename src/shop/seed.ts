@@ -27,8 +27,8 @@ async function main(): Promise<void> {
     );
   } finally {
     await dataSource.destroy().catch(() => undefined);
-    // A server that was already running belongs to someone else (a running `npm start`).
-    if (embedded && !embedded.alreadyRunning) await embedded.stop();
+    // Left running while a Gatehouse uses it (see EmbeddedPostgres.stop).
+    await embedded?.stop();
   }
 }
 
