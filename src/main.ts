@@ -37,7 +37,8 @@ async function isNewDatabase(url: string): Promise<boolean> {
   } catch {
     return false;
   } finally {
-    await client.end().catch(() => undefined);
+    // Not awaited: end() waits for the server to close its side, which a frozen one never does.
+    client.end().catch(() => undefined);
   }
 }
 

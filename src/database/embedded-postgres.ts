@@ -65,7 +65,20 @@ export class EmbeddedPostgres {
         createPostgresUser: isRoot,
         onLog: () => undefined,
         onError: (error: unknown) => log(`initdb: ${String(error)}`),
-      }).initialise();
+      })
+        .initialise()
+        .catch((error: unknown) => {
+          const message = error instanceof Error ? error.message : String(error);
+          // A clone under /root (mode 0700): the server, run as `postgres`, cannot reach it.
+          if (isRoot && /Permission denied/.test(message)) {
+            throw new Error(
+              `the postgres OS user, which runs the embedded server when Gatehouse runs as ` +
+                `root, cannot reach ${pgData}: choose a DATA_DIR every user can reach ` +
+                `(DATA_DIR=/var/lib/gatehouse)`,
+            );
+          }
+          throw error;
+        });
       // Only TCP on loopback: no socket file to collide with a system PostgreSQL.
       const conf = "\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n";
       await writeFile(join(pgData, 'postgresql.conf'), conf, { flag: 'a' });
