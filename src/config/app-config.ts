@@ -219,6 +219,16 @@ const schema = z
     REDIS_URL: z
       .string()
       .refine((v) => /^rediss?:\/\//.test(v), 'must be a redis:// or rediss:// URL')
+      // Gatehouse starts while Redis does not answer, so a URL ioredis cannot use (a bad port,
+      // a database that is no number, a bad escape) must stop it here, not be retried for ever.
+      .refine(
+        (v) => URL.canParse(v) && /^\/?\d*$/.test(new URL(v).pathname),
+        'must be a redis:// or rediss:// URL that is a valid URL, with a database number as its path',
+      )
+      .refine(
+        credentialsDecode,
+        'must percent-encode its user name and password as UTF-8 (a % is written %25)',
+      )
       .optional(),
     AUDIT_RETENTION_DAYS: wholeNumber('must be a whole number of days 1-3650')
       .refine((n) => n >= 1 && n <= 3650, 'must be a whole number of days 1-3650')

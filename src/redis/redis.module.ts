@@ -9,6 +9,9 @@ import { AppConfig } from '../config/app-config';
 export const REDIS = Symbol('REDIS');
 export type RedisClient = Redis | null;
 
+/** At start, how long to wait for the first connection to Redis before going on without it (ms). */
+const START_WAIT_MS = 1000;
+
 @Global()
 @Module({
   providers: [
@@ -25,8 +28,28 @@ export type RedisClient = Redis | null;
           // A Redis that accepts connections but does not answer must not stall requests.
           commandTimeout: 1000,
         });
-        client.on('error', (error: Error) => new Logger('Redis').warn(error.message));
-        await client.connect();
+        const logger = new Logger('Redis');
+        client.on('error', (error: Error) => logger.warn(error.message));
+        // Gatehouse starts whether Redis answers or not: while it does not, locks and rate
+        // limits are counted in this instance's memory, and ioredis keeps reconnecting. The
+        // start waits for the first connection only briefly, so that a Redis that answers is
+        // ready for the first request.
+        const connecting = client.connect().then(
+          () => undefined,
+          (error: Error) => {
+            const { host, port, db } = client.options;
+            logger.warn(
+              `REDIS_URL: Redis at ${host}:${port} (database ${db ?? 0}) does not answer (${error.message}); ` +
+                "starting without it: failed attempts and rate limits are counted in this instance's memory until it answers",
+            );
+          },
+        );
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          connecting,
+          new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS))),
+        ]);
+        clearTimeout(timer);
         return client;
       },
     },
@@ -37,6 +60,8 @@ export class RedisModule implements OnApplicationShutdown {
   constructor(@Inject(REDIS) private readonly redis: RedisClient) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.redis?.quit().catch(() => undefined);
+    // QUIT fails while Redis does not answer; then stop reconnecting without it.
+    const redis = this.redis;
+    await redis?.quit().catch(() => redis.disconnect());
   }
 }
