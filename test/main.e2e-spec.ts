@@ -55,6 +55,20 @@ function freePort(): Promise<number> {
   });
 }
 
+/** main on the database at `url`, with the e2e admin and no timed flush; healthy on return. */
+async function startOnDatabase(url: string): Promise<{ port: number; started: Started }> {
+  const port = await freePort();
+  const started = startMain({
+    DATABASE_URL: url,
+    PORT: String(port),
+    ADMIN_PUBLIC_KEY: ADMIN.publicKey,
+    ADMIN_SECRET_KEY: ADMIN.secretKey,
+    LAST_REQUEST_FLUSH_MS: '3600000',
+  });
+  await waitForHealth(port, started);
+  return { port, started };
+}
+
 describe('starting and stopping Gatehouse (src/main.ts)', () => {
   it('stops a start with a bad variable with one line naming it, and exit code 1', async () => {
     const started = startMain({ PORT: 'eighty' });
@@ -149,15 +163,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
     const db = await createTestDatabase();
     const blocker = new pg.Client({ connectionString: db.url });
     try {
-      const port = await freePort();
-      const started = startMain({
-        DATABASE_URL: db.url,
-        PORT: String(port),
-        ADMIN_PUBLIC_KEY: ADMIN.publicKey,
-        ADMIN_SECRET_KEY: ADMIN.secretKey,
-        LAST_REQUEST_FLUSH_MS: '3600000',
-      });
-      await waitForHealth(port, started);
+      const { port, started } = await startOnDatabase(db.url);
       const admin = { Authorization: basic(ADMIN.publicKey, ADMIN.secretKey) };
       // Known before the settings row is locked: the PATCH below then waits for the lock only.
       expect(
@@ -191,15 +197,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
   it('writes the batched last-request times before it exits on SIGINT', async () => {
     const db = await createTestDatabase();
     try {
-      const port = await freePort();
-      const started = startMain({
-        DATABASE_URL: db.url,
-        PORT: String(port),
-        ADMIN_PUBLIC_KEY: ADMIN.publicKey,
-        ADMIN_SECRET_KEY: ADMIN.secretKey,
-        LAST_REQUEST_FLUSH_MS: '3600000',
-      });
-      await waitForHealth(port, started);
+      const { port, started } = await startOnDatabase(db.url);
       const response = await fetch(`http://127.0.0.1:${port}/admin/settings`, {
         headers: { Authorization: basic(ADMIN.publicKey, ADMIN.secretKey) },
       });
