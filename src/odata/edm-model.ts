@@ -155,6 +155,14 @@ export const ENTITY_SETS: readonly EntitySetModel[] = [
  * An entity's key in a URL, as OData writes it: `(42)` or `(Id=42)`, the digits its one capturing
  * group. At most 10 digits, so a caller can compare the key with the Int32 range as a Number.
  */
+/** Edm.Int32's range: keys, and the integer properties. */
+const INT32_MIN = -2_147_483_648;
+export const INT32_MAX = 2_147_483_647;
+
+export function isInt32(value: number): boolean {
+  return Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX;
+}
+
 export const KEY_SEGMENT = String.raw`\((?:Id=)?(\d{1,10})\)`;
 
 export function findEntitySet(name: string): EntitySetModel | undefined {

@@ -1,5 +1,12 @@
 import { BadRequestException } from '@nestjs/common';
-import { EdmNavigation, EdmProperty, EntitySetModel, KEY_SEGMENT } from './edm-model';
+import {
+  EdmNavigation,
+  EdmProperty,
+  EntitySetModel,
+  INT32_MAX,
+  isInt32,
+  KEY_SEGMENT,
+} from './edm-model';
 import { decimalText } from './edm-decimal';
 
 export type WriteMode = 'create' | 'replace' | 'update';
@@ -11,8 +18,6 @@ const DEFAULTS: Record<string, unknown> = {
   StockQuantity: 0,
 };
 
-const INT32_MIN = -2_147_483_648;
-const INT32_MAX = 2_147_483_647;
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})$/;
 
 function invalid(property: string, message: string): BadRequestException {
@@ -153,12 +158,7 @@ function convert(property: EdmProperty, value: unknown): unknown {
       return value;
     }
     case 'Edm.Int32': {
-      if (
-        typeof value !== 'number' ||
-        !Number.isInteger(value) ||
-        value < INT32_MIN ||
-        value > INT32_MAX
-      ) {
+      if (typeof value !== 'number' || !isInt32(value)) {
         throw invalid(name, 'must be a 32-bit integer');
       }
       if (property.minimum !== undefined && value < property.minimum) {

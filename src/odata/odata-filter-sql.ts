@@ -1,4 +1,4 @@
-import type { EdmProperty, EntitySetModel } from './edm-model';
+import { isInt32, type EdmProperty, type EntitySetModel } from './edm-model';
 import {
   baseProperty,
   expressionType,
@@ -62,8 +62,6 @@ function datePart(field: string, x: string): string {
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const INT32_MIN = -2147483648;
-const INT32_MAX = 2147483647;
 
 /** `${alias}.${field}`, which TypeORM turns into the quoted column. */
 function columnSql(property: EdmProperty, alias: string): string {
@@ -196,9 +194,7 @@ export function filterToSql(
     const parameter =
       right.exact !== undefined
         ? `CAST(${bind(right.exact)} AS numeric)`
-        : expressionType(left) === 'Edm.Int32' &&
-            typeof value === 'number' &&
-            !(Number.isInteger(value) && value >= INT32_MIN && value <= INT32_MAX)
+        : expressionType(left) === 'Edm.Int32' && typeof value === 'number' && !isInt32(value)
           ? `CAST(${bind(value)} AS numeric)`
           : bind(value);
     if (operator === 'ne') {

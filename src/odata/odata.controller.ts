@@ -27,6 +27,7 @@ import {
   ENTITY_SETS,
   EntitySetModel,
   findEntitySet,
+  INT32_MAX,
   KEY_SEGMENT,
 } from './edm-model';
 import { metadataDocument } from './odata-metadata';
@@ -40,7 +41,6 @@ import { emptyOptions, ODataService, Scope } from './odata.service';
 const JSON_TYPE = 'application/json; odata.metadata=minimal; charset=utf-8';
 /** `Customers`, `Customers(42)` or `Customers(Id=42)`. */
 const RESOURCE = new RegExp(`^([A-Za-z_][A-Za-z0-9_]*)(?:${KEY_SEGMENT})?$`);
-const INT32_MAX = 2_147_483_647;
 /** The options OData allows on a single entity, and on a `/$count` segment. */
 const SINGLE_ENTITY_OPTIONS = new Set(['$select', '$expand']);
 const COUNT_OPTIONS = new Set(['$filter']);
