@@ -1,4 +1,4 @@
-import { accepts, notAcceptable } from './odata-negotiation';
+import { accepts, notAcceptable, wantsIeee754Compatible } from './odata-negotiation';
 
 describe('accepts', () => {
   it('matches a type by */*, type/* or itself, in any case, with parameters', () => {
@@ -46,5 +46,32 @@ describe('notAcceptable', () => {
       /OData-MaxVersion 3\.0/,
     );
     expect(notAcceptable(entity, { 'odata-maxversion': 'junk' }, undefined)).toBeUndefined();
+  });
+});
+
+describe('wantsIeee754Compatible', () => {
+  it('reads the parameter on a JSON range of $format or Accept', () => {
+    expect(wantsIeee754Compatible(undefined, 'application/json;IEEE754Compatible=true')).toBe(true);
+    expect(wantsIeee754Compatible('application/json; ieee754compatible = true', undefined)).toBe(
+      true,
+    );
+    expect(
+      wantsIeee754Compatible(
+        undefined,
+        'text/html, application/json;odata.metadata=minimal;IEEE754Compatible=true',
+      ),
+    ).toBe(true);
+  });
+
+  it('is false without it, on another type, set false, or refused with q=0', () => {
+    expect(wantsIeee754Compatible(undefined, undefined)).toBe(false);
+    expect(wantsIeee754Compatible('json', 'application/json')).toBe(false);
+    expect(wantsIeee754Compatible(undefined, 'application/xml;IEEE754Compatible=true')).toBe(false);
+    expect(wantsIeee754Compatible(undefined, 'application/json;IEEE754Compatible=false')).toBe(
+      false,
+    );
+    expect(wantsIeee754Compatible(undefined, 'application/json;IEEE754Compatible=true;q=0')).toBe(
+      false,
+    );
   });
 });

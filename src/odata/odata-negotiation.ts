@@ -12,14 +12,45 @@ function producedType(routeUrl: string): string {
   return 'application/json';
 }
 
+/** A media range (`type/sub;name=value`), lowercased, with `q=0` ranges left out. */
+interface MediaRange {
+  type: string;
+  parameters: string[];
+}
+
+/** The ranges of an Accept header or `$format` value (comma-separated) the client takes. */
+function mediaRanges(text: string): MediaRange[] {
+  return text.split(',').flatMap((range) => {
+    const [type, ...parameters] = range.split(';').map((part) =>
+      part
+        .trim()
+        .toLowerCase()
+        .replace(/\s*=\s*/, '='),
+    );
+    return parameters.some((p) => /^q=0(\.0{0,3})?$/.test(p)) ? [] : [{ type, parameters }];
+  });
+}
+
 /** Whether some range of an Accept header (`type/sub;q=…`, comma-separated) takes `type`. */
 export function accepts(accept: string, type: string): boolean {
   const [major] = type.split('/');
-  return accept.split(',').some((range) => {
-    const [mediaRange, ...parameters] = range.split(';').map((part) => part.trim().toLowerCase());
-    const refused = parameters.some((p) => /^q\s*=\s*0(\.0{0,3})?$/.test(p));
-    return !refused && (mediaRange === '*/*' || mediaRange === `${major}/*` || mediaRange === type);
-  });
+  return mediaRanges(accept).some(
+    (range) => range.type === '*/*' || range.type === `${major}/*` || range.type === type,
+  );
+}
+
+/**
+ * Whether the client asks for decimals as strings (`IEEE754Compatible=true` on an
+ * `application/json` range of `$format` or of its Accept header, OData JSON Format 3.2).
+ */
+export function wantsIeee754Compatible(format: unknown, accept: string | undefined): boolean {
+  const text = `${typeof format === 'string' ? format : ''},${accept ?? ''}`;
+  // Nearly no request asks: no parse then.
+  if (!/ieee754compatible/i.test(text)) return false;
+  return mediaRanges(text).some(
+    (range) =>
+      range.type === 'application/json' && range.parameters.includes('ieee754compatible=true'),
+  );
 }
 
 const MAX_VERSION = /^\s*(\d+)\.(\d+)\s*$/;

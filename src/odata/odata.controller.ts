@@ -34,6 +34,7 @@ import { metadataDocument } from './odata-metadata';
 import { parseQueryOptions, QueryOptions } from './odata-query';
 import { ODataQueryError } from './odata-syntax';
 import { DecimalForm, Row } from './odata-row';
+import { wantsIeee754Compatible } from './odata-negotiation';
 import { emptyOptions, ODataService, Scope } from './odata.service';
 
 // With the charset given, Fastify leaves the type as it is (else it re-serialises it and
@@ -49,24 +50,10 @@ const NO_OPTIONS = new Set<string>();
 /** What an entity set and an entity answer to, for a 405's `Allow` (a GET route takes HEAD). */
 const ENTITY_SET_METHODS = 'GET, HEAD, POST';
 const ENTITY_METHODS = 'GET, HEAD, PATCH, PUT, DELETE';
-/** `IEEE754Compatible=true` among a media type's parameters (OData JSON Format 3.2). */
-const IEEE754_COMPATIBLE = /;\s*IEEE754Compatible\s*=\s*true\b/i;
-
-/**
- * Decimals as strings when the client asks for `IEEE754Compatible=true`, in `$format` or in an
- * `application/json` range of its Accept header; numbers otherwise.
- */
+/** Decimals as strings for a client that asks for `IEEE754Compatible=true`, numbers otherwise. */
 function decimalForm(request: FastifyRequest): DecimalForm {
   const format = (request.query as Record<string, unknown> | undefined)?.$format;
-  const ranges = [
-    ...(typeof format === 'string' ? [format] : []),
-    ...String(request.headers.accept ?? '').split(','),
-  ];
-  return ranges.some(
-    (range) => /^\s*application\/json\b/i.test(range) && IEEE754_COMPATIBLE.test(range),
-  )
-    ? 'string'
-    : 'number';
+  return wantsIeee754Compatible(format, request.headers.accept) ? 'string' : 'number';
 }
 
 /** The Content-Type of a JSON answer, saying how its decimals are written. */
