@@ -117,7 +117,7 @@ export class CredentialsService {
     secret: string,
     authorization?: string | string[],
   ): Promise<AuthenticatedUser> {
-    const cached = this.users.peekFresh(publicKey) !== undefined;
+    const cached = this.answeredFromCache(publicKey);
     const user = await this.find(publicKey);
     // Every outcome but a repeat success does the same work, the fingerprint and one HMAC, so
     // that unknown, disabled and wrong-secret answers cannot be told apart by their timing
@@ -154,10 +154,15 @@ export class CredentialsService {
    * A database failure still answers 503, as it would for `verify`.
    */
   async verifyWithoutEffect(publicKey: string, secret: string): Promise<void> {
-    const cached = this.users.peekFresh(publicKey) !== undefined;
+    const cached = this.answeredFromCache(publicKey);
     const user = await this.find(publicKey);
     this.secrets.verify(secret, user?.secretHash);
     if (cached) await this.readAsAnUnknownKeyWould(publicKey);
+  }
+
+  /** In conceal mode only: whether `find` will answer `publicKey` without a read. */
+  private answeredFromCache(publicKey: string): boolean {
+    return this.concealReasons && this.users.peekFresh(publicKey) !== undefined;
   }
 
   /**
@@ -169,7 +174,6 @@ export class CredentialsService {
    * this read to report).
    */
   private async readAsAnUnknownKeyWould(publicKey: string): Promise<void> {
-    if (!this.concealReasons) return;
     await this.apiUsers.findForAuthentication(publicKey).catch(() => undefined);
   }
 
