@@ -1,5 +1,6 @@
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
-import { basic, createApiUser, createTestApp, TestApp } from './support/test-app';
+import { ADMIN, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
 import { fail, get } from './support/lockouts';
 
 /**
@@ -16,11 +17,41 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
+/**
+ * Starts and closes the app in a process of its own (test/support/start-and-close-app.ts) and
+ * returns how long that process lived on after the app had closed (ms).
+ */
+async function lingerAfterClose(env: Record<string, string>): Promise<number> {
+  const child = spawn(
+    process.execPath,
+    ['-r', 'ts-node/register', 'test/support/start-and-close-app.ts'],
+    {
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let output = '';
+  let closedAt: number | undefined;
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+    if (closedAt === undefined && output.includes('closed\n')) closedAt = Date.now();
+  });
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const exitedAt = Date.now();
+  if (code !== 0 || closedAt === undefined) {
+    throw new Error(`the app did not start and close (exit code ${code}):\n${output}`);
+  }
+  return exitedAt - closedAt;
+}
+
 describe('REDIS_URL unreachable at start', () => {
   let t: TestApp;
+  let redisUrl: string;
   beforeAll(async () => {
+    redisUrl = `redis://127.0.0.1:${await closedPort()}/5`;
     t = await createTestApp({
-      REDIS_URL: `redis://127.0.0.1:${await closedPort()}/5`,
+      REDIS_URL: redisUrl,
       TRUST_PROXY: '127.0.0.1,::1',
       AUTH_LOCKOUT_ATTEMPTS: '3',
       AUTH_LOCKOUT_DURATION_SECONDS: '60',
@@ -42,4 +73,18 @@ describe('REDIS_URL unreachable at start', () => {
     expect(response.status).toBe(429);
     expect(response.headers['smartstore-api-authresultid']).toBe('6');
   });
+
+  // ioredis, asked to disconnect while it waits to reconnect, armed a 2 s timer on the socket
+  // that had already closed: every process that closed the app (a test runner, an embedding
+  // host) lived on for 2 s more.
+  it('lets the process end promptly once the app is closed', async () => {
+    const lingered = await lingerAfterClose({
+      NODE_ENV: 'test',
+      DATABASE_URL: t.db.url,
+      REDIS_URL: redisUrl,
+      ADMIN_PUBLIC_KEY: ADMIN.publicKey,
+      ADMIN_SECRET_KEY: ADMIN.secretKey,
+    });
+    expect(lingered).toBeLessThan(1000);
+  }, 60_000);
 });

@@ -27,6 +27,14 @@ const START_WAIT_MS = 1000;
           enableOfflineQueue: false,
           // A Redis that accepts connections but does not answer must not stall requests.
           commandTimeout: 1000,
+          // How long a disconnect waits for the socket to close before destroying it (default
+          // 2 s). ioredis 5 arms that wait on a socket that has already closed too (a
+          // disconnect while it waits to reconnect, i.e. while Redis is away), and nothing
+          // clears it: a process that closed the app lived on for 2 s more (ioredis 6.1 ends
+          // such a client without it). Disconnects happen at shutdown (and in ioredis after a
+          // protocol error, to reconnect), where dropping a socket that is slow to close costs
+          // nothing. The lock-announcement subscriber is a duplicate() and gets this too.
+          disconnectTimeout: 100,
         });
         const logger = new Logger('Redis');
         client.on('error', (error: Error) => logger.warn(error.message));
