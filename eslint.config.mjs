@@ -42,9 +42,9 @@ export default tseslint.config(
     },
   },
   {
-    // The benchmark's scripts are plain JavaScript outside the TypeScript project: the
-    // recommended rules, without the ones that need type information.
-    files: ['bench/**/*.{js,mjs,cjs}'],
+    // The benchmark's scripts and the e2e run's watchdog are plain JavaScript outside the
+    // TypeScript project: the recommended rules, without the ones that need type information.
+    files: ['bench/**/*.{js,mjs,cjs}', 'test/**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
   {
