@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { RunWatchdog } from './support/run-watchdog';
 import { ADMIN, basic } from './support/test-app';
 import { createTestDatabase, runOnServer, urlForDatabase } from './support/test-database';
 
@@ -55,6 +56,25 @@ function freePort(): Promise<number> {
   });
 }
 
+/**
+ * A temporary DATA_DIR, for a Gatehouse that starts its embedded PostgreSQL there; `release`
+ * removes it. That server runs in a session of its own: should this Jest process end in the
+ * middle of the test (Ctrl-C, kill -9), a watchdog stops it and removes the directory (see
+ * test/support/run-watchdog.ts).
+ */
+async function tempDataDir(): Promise<{ dataDir: string; release: () => Promise<void> }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-main-'));
+  const watchdog = await RunWatchdog.start(process.cwd());
+  watchdog.watch({ dataDir });
+  return {
+    dataDir,
+    release: async () => {
+      await rm(dataDir, { recursive: true, force: true });
+      watchdog.done();
+    },
+  };
+}
+
 /** main on the database at `url`, with the e2e admin and no timed flush; healthy on return. */
 async function startOnDatabase(url: string): Promise<{ port: number; started: Started }> {
   const port = await freePort();
@@ -79,7 +99,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
   }, 60_000);
 
   it('serves on an embedded PostgreSQL, prints the bootstrap keys, and stops it on SIGTERM', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-main-'));
+    const { dataDir, release } = await tempDataDir();
     try {
       const port = await freePort();
       const started = startMain({ DATA_DIR: dataDir, PORT: String(port) });
@@ -98,7 +118,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
       expect(existsSync(join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
       expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
     } finally {
-      await rm(dataDir, { recursive: true, force: true });
+      await release();
     }
   }, 60_000);
 
@@ -116,7 +136,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
   }, 60_000);
 
   it('shares an embedded PostgreSQL between instances on one DATA_DIR; the last to stop stops it', async () => {
-    const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-main-'));
+    const { dataDir, release } = await tempDataDir();
     const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`)).status;
     try {
       const [portA, portB] = [await freePort(), await freePort()];
@@ -137,7 +157,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
       expect(await a.exited).toBe(0);
       expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
     } finally {
-      await rm(dataDir, { recursive: true, force: true });
+      await release();
     }
   }, 120_000);
 
