@@ -4,7 +4,6 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
-import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
@@ -20,27 +19,6 @@ const logger = new Logger('Gatehouse');
  * signal is ignored (see stop). Above the client's 15 s query time limit.
  */
 const CLOSE_DEADLINE_MS = 20_000;
-
-/**
- * Whether the database has never been migrated: a new database, which gets the demo data as
- * the embedded one does (CONTRACT 1); it got none through DATABASE_URL (found by review).
- * Unknown (the server unreachable) counts as not new: the start fails on it anyway.
- */
-async function isNewDatabase(url: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
-  try {
-    await client.connect();
-    const { rows } = await client.query<{ fresh: boolean }>(
-      `SELECT to_regclass('public.migrations') IS NULL AS fresh`,
-    );
-    return rows[0].fresh;
-  } catch {
-    return false;
-  } finally {
-    // Not awaited: end() waits for the server to close its side, which a frozen one never does.
-    client.end().catch(() => undefined);
-  }
-}
 
 /** `promise`, or false when it has not settled within `ms`. */
 async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
@@ -77,7 +55,6 @@ async function main(): Promise<void> {
     env = { ...process.env, DATABASE_URL: embedded.url };
     logger.log(`Embedded PostgreSQL is running (data in ${config.dataDir})`);
   }
-  const newDatabase = embedded?.created ?? (await isNewDatabase(config.databaseUrl!));
 
   let app: NestFastifyApplication | undefined;
   let stopping = false;
@@ -133,7 +110,8 @@ async function main(): Promise<void> {
       APP_OPTIONS,
     );
     configureApp(app);
-    if (newDatabase && (await seedDemoData(app.get(DataSource)))) {
+    // A new database (CONTRACT 1), or one whose first start was stopped before it was seeded.
+    if (await seedDemoData(app.get(DataSource), { onlyIfPending: true })) {
       logger.log('Seeded the demo data into the new database');
     }
     await app.listen(config.port, config.host);

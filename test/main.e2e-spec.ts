@@ -5,6 +5,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions } from '../src/database/data-source-options';
 import { RunWatchdog } from './support/run-watchdog';
 import { ADMIN, basic } from './support/test-app';
 import { createTestDatabase, runOnServer, urlForDatabase } from './support/test-database';
@@ -20,6 +22,9 @@ interface Started {
   exited: Promise<number | null>;
 }
 
+/** Every main started by the test running now, stopped after it should it fail half-way. */
+const startedInTest = new Set<Started>();
+
 function startMain(env: Record<string, string>): Started {
   const inherited = { ...process.env };
   delete inherited.DATABASE_URL; // the embedded database unless the test gives one
@@ -31,8 +36,18 @@ function startMain(env: Record<string, string>): Started {
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => output, exited };
+  const started = { child, output: () => output, exited };
+  startedInTest.add(started);
+  return started;
 }
+
+// A failed expectation skipped the test's own SIGTERM: the child kept Jest from ever exiting.
+afterEach(async () => {
+  const left = [...startedInTest].filter((s) => s.child.exitCode === null && !s.child.killed);
+  startedInTest.clear();
+  for (const started of left) started.child.kill('SIGTERM');
+  await Promise.all(left.map((started) => started.exited));
+});
 
 async function waitForHealth(port: number, started: Started): Promise<void> {
   for (let i = 0; i < 200; i++) {
@@ -178,6 +193,36 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
       await runOnServer(server, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
     }
   }, 60_000);
+
+  it('seeds a database whose first start stopped after migrating; never one whose demo rows were deleted', async () => {
+    const server = process.env.GATEHOUSE_TEST_SERVER_URL!;
+    const name = `${process.env.GATEHOUSE_TEST_PREFIX}_stopped_${process.pid}`;
+    await runOnServer(server, `CREATE DATABASE "${name}"`);
+    const url = urlForDatabase(server, name);
+    const customers = async () =>
+      Number((await runOnServer<{ n: string }>(url, 'SELECT count(*) AS n FROM customers'))[0].n);
+    try {
+      // What a first start stopped between its migrations and its seeding left behind.
+      const migrated = new DataSource(dataSourceOptions(url));
+      await migrated.initialize();
+      await migrated.runMigrations();
+      await migrated.destroy();
+
+      const first = await startOnDatabase(url);
+      expect(await customers()).toBe(300);
+      first.started.child.kill('SIGTERM');
+      expect(await first.started.exited).toBe(0);
+
+      await runOnServer(url, 'DELETE FROM orders; DELETE FROM customers; DELETE FROM products');
+      const second = await startOnDatabase(url);
+      expect(await customers()).toBe(0);
+      expect(second.started.output()).not.toContain('Seeded the demo data');
+      second.started.child.kill('SIGTERM');
+      expect(await second.started.exited).toBe(0);
+    } finally {
+      await runOnServer(server, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    }
+  }, 90_000);
 
   it('answers the requests in flight at SIGTERM, and writes what they recorded', async () => {
     const db = await createTestDatabase();

@@ -12,6 +12,7 @@ import { CreateAuditEvents1764000000000 } from './migrations/1764000000000-Creat
 import { AddRateLimitsAndUsage1764000100000 } from './migrations/1764000100000-AddRateLimitsAndUsage';
 import { NotifyAuthChanges1764100000000 } from './migrations/1764100000000-NotifyAuthChanges';
 import { CreatedOnUtcInMilliseconds1764200000000 } from './migrations/1764200000000-CreatedOnUtcInMilliseconds';
+import { DemoDataPending1764300000000 } from './migrations/1764300000000-DemoDataPending';
 
 /**
  * The one description of Gatehouse's database, used by the app (`TypeOrmModule`), by the
@@ -30,6 +31,7 @@ export function dataSourceOptions(url: string): DataSourceOptions {
       AddRateLimitsAndUsage1764000100000,
       NotifyAuthChanges1764100000000,
       CreatedOnUtcInMilliseconds1764200000000,
+      DemoDataPending1764300000000,
     ],
     migrationsTableName: 'migrations',
     synchronize: false,

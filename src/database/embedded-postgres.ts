@@ -21,8 +21,6 @@ const run = promisify(execFile);
 export class EmbeddedPostgres {
   /** Connection string for the `postgres` database of this cluster. */
   url = '';
-  /** True when this start ran `initdb`: a new, empty database. */
-  created = false;
 
   private constructor(
     private readonly pgCtlPath: string,
@@ -114,7 +112,6 @@ export class EmbeddedPostgres {
       );
     }
     server.url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-    server.created = created;
     await mkdir(instancesDir, { recursive: true });
     await writeFile(join(instancesDir, String(process.pid)), '');
     return server;

@@ -133,17 +133,26 @@ export function demoData() {
 }
 
 /**
- * Inserts the demo data when the shop tables are empty, in one transaction; otherwise does
- * nothing. Returns whether it seeded.
+ * Inserts the demo data when the shop tables are empty, in one transaction, and returns whether
+ * it seeded. With `onlyIfPending` (a start), only into a database still marked as new
+ * (`demo_data_state`, see its migration): a database whose demo rows were deleted is not seeded
+ * again at every start. Either way the mark is cleared in the same transaction, so a stop at any
+ * moment leaves it pending or seeded, never marked seeded without rows.
  */
-export async function seedDemoData(dataSource: DataSource): Promise<boolean> {
+export async function seedDemoData(
+  dataSource: DataSource,
+  { onlyIfPending = false } = {},
+): Promise<boolean> {
   return dataSource.transaction(async (manager) => {
     // Two starts at once must not both seed.
     await manager.query(`SELECT pg_advisory_xact_lock(hashtext('gatehouse:demo-data'))`);
-    const [{ rows }] = await manager.query<{ rows: number }[]>(
-      `SELECT (SELECT count(*) FROM customers) + (SELECT count(*) FROM orders)
+    const [{ pending, rows }] = await manager.query<{ pending: boolean; rows: number }[]>(
+      `SELECT (SELECT pending FROM demo_data_state) AS pending,
+              (SELECT count(*) FROM customers) + (SELECT count(*) FROM orders)
             + (SELECT count(*) FROM products) AS rows`,
     );
+    if (onlyIfPending && !pending) return false;
+    await manager.query(`UPDATE demo_data_state SET pending = false`);
     if (Number(rows) > 0) return false;
     const { customers, orders, products } = demoData();
     const column = <T, K extends keyof T>(rows: T[], key: K) => rows.map((r) => r[key]);

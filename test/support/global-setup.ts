@@ -40,6 +40,8 @@ export default async function globalSetup(
   const dataSource = new DataSource(dataSourceOptions(urlForDatabase(serverUrl, template)));
   await dataSource.initialize();
   await dataSource.runMigrations();
+  // Test databases are not new: a main started on a copy does not seed the demo data into it.
+  await dataSource.query(`UPDATE demo_data_state SET pending = false`);
   await dataSource.destroy();
 
   process.env.GATEHOUSE_TEST_SERVER_URL = serverUrl;
