@@ -424,6 +424,9 @@ describe('audit trail', () => {
         expect(await ids('publicKey=filter-key&clientAddress=10.0.0.0/8')).toEqual([old]);
         expect(await ids('publicKey=filter-key&clientAddress=2001:db8::/32')).toEqual([recent]);
         expect(await ids('publicKey=filter-key&clientAddress=192.168.0.0/16')).toEqual([]);
+        // Stored as IPv4: the IPv4-mapped IPv6 spelling finds it too.
+        expect(await ids('publicKey=filter-key&clientAddress=::ffff:10.1.2.3')).toEqual([old]);
+        expect(await ids('publicKey=filter-key&clientAddress=::ffff:10.0.0.0/104')).toEqual([old]);
         expect(
           await ids(
             `publicKey=filter-key&clientAddress=${encodeURIComponent(denial.client_address!)}`,
@@ -532,6 +535,9 @@ describe('audit trail', () => {
         ['from=2025-13-01T00:00:00Z', 'from'],
         ['from=2025-02-30', 'from'],
         ['from=2025-01-01T00:00:00', 'from'],
+        // Beyond PostgreSQL's ±15:59 (a 500 before).
+        ['from=2026-12-03T10:00:00-16:00', 'from'],
+        ['to=2026-12-03T10:00:00%2B16:00', 'to'],
         ['to=1700000000', 'to'],
         ['from=2025-01-02&to=2025-01-01', 'to'],
         ['from=2025-01-01T00:00:01Z&to=2025-01-01T00:00:00.999Z', 'to'],

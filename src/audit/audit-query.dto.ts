@@ -15,11 +15,15 @@ import {
 import { isIP } from 'node:net';
 import { AUDIT_KINDS, AUDIT_REASONS, type AuditKind } from './audit-record';
 
-/** A date-time with its offset (`2025-11-24T10:00:00Z`, `…+01:00`), or a date (midnight UTC). */
+/**
+ * A date-time with its offset (`2025-11-24T10:00:00Z`, `…+01:00`), or a date (midnight UTC).
+ * Offsets up to ±15:59, what PostgreSQL takes: `+16:00` was sent on and refused there, a 500
+ * (found by review; real offsets stay within ±14:00).
+ */
 const DATE_TIME =
-  /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2}))?$/;
+  /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-](?:0\d|1[0-5]):[0-5]\d))?$/;
 const DATE_TIME_RULE =
-  'must be an ISO 8601 date-time with an offset (2025-11-24T10:00:00Z) or a date';
+  'must be an ISO 8601 date-time with an offset within ±15:59 (2025-11-24T10:00:00Z) or a date';
 
 /** The instant a `from`/`to` value names: a date alone is midnight UTC. */
 export function instant(value: string): string {

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
+import { parseClientAddress } from '../common/ip-address';
 import { AuditEvent } from './audit-event.entity';
 import { AuditQueryDto, instant } from './audit-query.dto';
 import type { AuditRecord } from './audit-record';
 
-/** An audit event as `GET /admin/audit` shows it. */
 /** An audit event as `GET /admin/audit` shows it: the record as written, with its id. */
 export type AuditEventView = Omit<AuditRecord, 'kind'> & { id: string; kind: string };
 
@@ -29,7 +29,9 @@ export class AuditReader {
     if (query.action) qb.andWhere('e.action = :action', { action: query.action });
     if (query.clientAddress) {
       // <<= : the address is the one given, or inside the network given.
-      qb.andWhere('e.clientAddress <<= CAST(:network AS inet)', { network: query.clientAddress });
+      qb.andWhere('e.clientAddress <<= CAST(:network AS inet)', {
+        network: storedSpelling(query.clientAddress),
+      });
     }
     if (query.before) {
       qb.andWhere(
@@ -44,6 +46,21 @@ export class AuditReader {
       .getMany();
     return events.map(view);
   }
+}
+
+/**
+ * The filter as addresses are stored: an IPv4-mapped IPv6 address or network (`::ffff:10.0.0.1`,
+ * `::ffff:10.0.0.0/104`) as its IPv4 one, since recorded addresses are (parseClientAddress);
+ * written as mapped, it found nothing (found by review).
+ */
+function storedSpelling(addressOrNetwork: string): string {
+  const [address, prefix] = addressOrNetwork.split('/');
+  const parsed = parseClientAddress(address);
+  if (parsed?.kind() !== 'ipv4' || !address.includes(':')) return addressOrNetwork;
+  if (prefix === undefined) return parsed.toString();
+  // A mapped network narrower than the mapped range is an IPv4 network; a wider one is IPv6.
+  const bits = Number(prefix) - 96;
+  return bits >= 0 ? `${parsed.toString()}/${bits}` : addressOrNetwork;
 }
 
 function view(e: AuditEvent): AuditEventView {
