@@ -170,6 +170,24 @@ describe('rate limits and daily quotas (counters in memory)', () => {
     expectNoRateLimitFields(await t.http.get('/odata/v1').set(as(user)).expect(200));
   });
 
+  it('a changed window starts a new count: a refusal of a long window does not outlive it', async () => {
+    const user = await createApiUser(t, { rateLimit: { requests: 1, windowSeconds: 3600 } });
+    await t.http.get('/odata/v1').set(as(user)).expect(200);
+    const refused = await t.http.get('/odata/v1').set(as(user)).expect(429);
+    expect(Number(refused.headers['retry-after'])).toBeGreaterThan(3000);
+
+    await t.http
+      .patch(`/admin/api-users/${user.id}`)
+      .set(admin())
+      .send({ rateLimit: { requests: 1, windowSeconds: 5 } })
+      .expect(200);
+    const ok = await t.http.get('/odata/v1').set(as(user)).expect(200);
+    expect(ok.headers['ratelimit-policy']).toBe('"rate";q=1;w=5');
+    expectRateLimit(ok, 'rate', 0, 5);
+    const again = await t.http.get('/odata/v1').set(as(user)).expect(429);
+    expect(Number(again.headers['retry-after'])).toBeLessThanOrEqual(5);
+  });
+
   it('a user without limits gets no fields; neither do /health and the admin API', async () => {
     const user = await createApiUser(t);
     expectNoRateLimitFields(await t.http.get('/odata/v1').set(as(user)).expect(200));
@@ -411,7 +429,7 @@ if (!redisUp) {
     expect(Number(refused.headers['retry-after'])).toBeLessThanOrEqual(60);
     await a.http.get('/odata/v1').set(as(user)).expect(429);
 
-    const ttl = await redis.pttl(`gatehouse:throttle:rate:${user.id}`);
+    const ttl = await redis.pttl(`gatehouse:throttle:rate:${user.id}:60`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
   });
@@ -450,7 +468,7 @@ if (!redisUp) {
       expectRateLimit(await c.http.get('/odata/v1').set(as(user)).expect(200), 'rate', 1, 60);
       expectRateLimit(await c.http.get('/odata/v1').set(as(user)).expect(200), 'rate', 0, 60);
       await c.http.get('/odata/v1').set(as(user)).expect(429);
-      expect(await redis.exists(`gatehouse:throttle:rate:${user.id}`)).toBe(0);
+      expect(await redis.exists(`gatehouse:throttle:rate:${user.id}:60`)).toBe(0);
     } finally {
       await c.close();
     }

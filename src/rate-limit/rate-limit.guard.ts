@@ -22,7 +22,11 @@ const SECONDS_PER_DAY = 86_400;
 const FAILURE_LOG_INTERVAL_MS = 60_000;
 
 interface ActivePolicy extends Policy {
-  /** The counter's key: per user; the quota's names its UTC day. */
+  /**
+   * The counter's key: per user and window length (a window changed by an admin starts a new
+   * counter: a window of 3600 s shortened to 5 s refused for the rest of the hour, while the
+   * answer said 5 s; found by review); the quota's names its UTC day.
+   */
   key: string;
   /** The window a first request opens: the rate window, or the time to the next 00:00 UTC. */
   openSeconds: number;
@@ -125,7 +129,7 @@ function activePolicies(limits: EffectiveLimits, userId: string, now: number): A
       name: 'rate',
       limit: limits.rate.requests,
       windowSeconds: limits.rate.windowSeconds,
-      key: userId,
+      key: `${userId}:${limits.rate.windowSeconds}`,
       openSeconds: limits.rate.windowSeconds,
     });
   }
