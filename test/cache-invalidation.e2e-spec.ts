@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Response } from 'supertest';
+import { ChangeFeed } from '../src/change-feed/change-feed.service';
 import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
 
 /**
@@ -59,6 +60,20 @@ describe('cache invalidation across instances', () => {
     }
     await patchUser(user.id, { enabled: true });
     await b.http.get('/odata/v1').set('Authorization', user.auth).expect(200);
+  });
+
+  it('creating a user: a read under way on another instance is not shared after the 201', async () => {
+    // A read that began before the creation found no such key; the requests made after the
+    // admin heard "created" must read again. What keeps them from joining it is the version
+    // the feed moves before it acknowledges the admin write (it stayed: 401 UserUnknown).
+    const feed = b.app.get(ChangeFeed);
+    const before = feed.version;
+    const user = await createApiUser(a);
+    expect(feed.version).toBeGreaterThan(before);
+    await b.http
+      .get('/odata/v1')
+      .set('Authorization', basic(user.publicKey, user.secretKey))
+      .expect(200);
   });
 
   it('deleting a user', async () => {

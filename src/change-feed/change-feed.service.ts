@@ -205,6 +205,11 @@ export class ChangeFeed implements OnApplicationBootstrap, OnModuleDestroy {
     }
     const { nonce, ack } = (parsed ?? {}) as { nonce?: unknown; ack?: unknown };
     if (typeof nonce === 'string') {
+      // An admin write is committed: a read that started before it must not be joined by the
+      // requests that come after its answer. A new user announces nothing, so without this a
+      // request made after the 201 could share an earlier read that did not find the key, and
+      // get 401 UserUnknown on this instance (found by review).
+      this.currentVersion++;
       // Ours (every change before it has arrived here), or another instance's, which waits for
       // our acknowledgement (sent on this connection, so that its process id is the one that
       // instance listed us by).
