@@ -1,3 +1,4 @@
+import { startFreezableProxy } from './support/freezable-proxy';
 import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
 import { runOnServer } from './support/test-database';
 
@@ -111,4 +112,58 @@ describe('when the database goes down, users verified shortly before', () => {
       .expect(503);
     expect(response.body.error.code).toBe('DatabaseUnavailable');
   });
+});
+
+describe('when the database hangs (stops answering rather than refusing)', () => {
+  /** Far below the pool's limits (3 s to connect, 15 s for a query: data-source-options.ts). */
+  const PROMPT_MS = 500;
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it(`answers users verified shortly before within ${PROMPT_MS} ms each, and 503 to anyone else`, async () => {
+    const t = await createTestApp();
+    const proxy = await startFreezableProxy(t.db.url);
+    const behindProxy = await createTestApp(
+      { DATABASE_URL: proxy.url, AUTH_CACHE_TTL_SECONDS: '1', AUTH_CACHE_STALE_SECONDS: '300' },
+      t.db,
+    );
+    try {
+      const verified = await createApiUser(t);
+      const neverSeen = await createApiUser(t);
+      const auth = basic(verified.publicKey, verified.secretKey);
+      await behindProxy.http.get('/odata/v1').set('Authorization', auth).expect(200);
+      proxy.freeze();
+      // Past the TTL of the cached user and settings: every request below needs a read.
+      await sleep(1100);
+      // Not cached: it waits for its read, all the while the cached user's requests go on.
+      const unknown = behindProxy.http
+        .get('/odata/v1')
+        .set('Authorization', basic(neverSeen.publicKey, neverSeen.secretKey))
+        .timeout(20_000)
+        .then(
+          (response) => ({ status: response.status, code: response.body.error?.code }),
+          () => ({ status: 'no answer' }),
+        );
+      const answers: Array<{ status: number | 'no answer'; ms: number }> = [];
+      // 3 s, as long as a connection attempt may take: a request that waits for one shows.
+      for (let i = 0; i < 12; i++) {
+        const started = performance.now();
+        const status = await behindProxy.http
+          .get('/odata/v1')
+          .set('Authorization', auth)
+          .timeout(2000)
+          .then(
+            (response) => response.status,
+            () => 'no answer' as const,
+          );
+        answers.push({ status, ms: Math.round(performance.now() - started) });
+        await sleep(250);
+      }
+      expect(answers.filter(({ status, ms }) => status !== 200 || ms >= PROMPT_MS)).toEqual([]);
+      expect(await unknown).toEqual({ status: 503, code: 'DatabaseUnavailable' });
+    } finally {
+      await proxy.close();
+      await behindProxy.close().catch(() => undefined);
+      await t.close();
+    }
+  }, 45_000);
 });

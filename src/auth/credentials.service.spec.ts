@@ -1,6 +1,7 @@
 import { ApiUsersService, UserForAuthentication } from '../api-users/api-users.service';
 import { LastRequestService } from '../api-users/last-request.service';
 import { Change, ChangeFeed, ChangeSubscriber } from '../change-feed/change-feed.service';
+import { DatabaseStatus } from '../change-feed/database-status';
 import { AppConfig } from '../config/app-config';
 import { DatabaseUnavailableException } from '../database/database-unavailable.exception';
 import { AuthDeniedException } from './auth-denied.exception';
@@ -65,6 +66,7 @@ function setUp(initial: UserForAuthentication | null | Error, options = { concea
       secrets,
       { ...config, authConcealReasons: options.conceal },
       feed as unknown as ChangeFeed,
+      new DatabaseStatus(),
     ),
     verifications,
     touched,

@@ -6,6 +6,7 @@ import { LastRequestService } from '../api-users/last-request.service';
 import { requestMemo } from '../common/request-memo';
 import { ThrottledWarning } from '../common/throttled-warning';
 import { ChangeFeed } from '../change-feed/change-feed.service';
+import { DatabaseStatus } from '../change-feed/database-status';
 import { followingCache, ReadThroughCache } from '../change-feed/read-through-cache';
 import { AppConfig } from '../config/app-config';
 import { DatabaseUnavailableException } from '../database/database-unavailable.exception';
@@ -70,8 +71,9 @@ export class CredentialsService {
     private readonly secrets: SecretHashService,
     config: AppConfig,
     changes: ChangeFeed,
+    database: DatabaseStatus,
   ) {
-    this.users = followingCache(changes, 'api_users', config.authCache, {
+    this.users = followingCache(changes, database, 'api_users', config.authCache, {
       maxEntries: config.authCache.maxEntries,
       onStale: (error) => this.logStale(error),
     });

@@ -1,3 +1,5 @@
+import { jest } from '@jest/globals';
+import { DatabaseStatus, PROBE_INTERVAL_MS, SLOW_READ_MS } from './database-status';
 import { ReadThroughCache } from './read-through-cache';
 
 interface Row {
@@ -17,7 +19,8 @@ function setUp(options: Options = {}) {
   let now = 1_000_000;
   const stale: unknown[] = [];
   const randoms = [...(options.randoms ?? [])];
-  const cache = new ReadThroughCache<Row>(feed, {
+  const database = new DatabaseStatus(() => now);
+  const cache = new ReadThroughCache<Row>(feed, database, {
     ttlMs: options.ttlMs ?? 60_000,
     staleMs: options.staleMs ?? 300_000,
     maxEntries: options.maxEntries ?? 10,
@@ -34,11 +37,13 @@ function setUp(options: Options = {}) {
   return {
     cache,
     feed,
+    database,
     reads,
     stale,
     load,
     answer: (next: Row | null | Error) => (answer = next),
     advance: (ms: number) => (now += ms),
+    now: () => now,
   };
 }
 
@@ -237,6 +242,153 @@ describe('ReadThroughCache', () => {
       t.advance(500);
       t.answer({ name: 'back' });
       expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'back' });
+    });
+  });
+
+  describe('while the database hangs (answers nothing, refuses nothing)', () => {
+    beforeEach(() => jest.useFakeTimers());
+    afterEach(() => jest.useRealTimers());
+
+    /** Reads that answer only when told to, counted in `reads`. */
+    function hangingReads(t: ReturnType<typeof setUp>) {
+      const pending: Array<{ resolve: (row: Row) => void; reject: (error: Error) => void }> = [];
+      const load = (key: string) => () => {
+        t.reads.push(key);
+        return new Promise<Row>((resolve, reject) => pending.push({ resolve, reject }));
+      };
+      return { load, pending };
+    }
+
+    /** Whether `promise` has settled by now (after the pending microtasks). */
+    async function settled(promise: Promise<unknown>): Promise<boolean> {
+      let done = false;
+      void promise.then(
+        () => (done = true),
+        () => (done = true),
+      );
+      await jest.advanceTimersByTimeAsync(0);
+      return done;
+    }
+
+    /** A cache with `k` read at the start and past its TTL now. */
+    async function expired() {
+      const t = setUp({ ttlMs: 1000 });
+      await t.cache.get('k', t.load('k'));
+      t.advance(1000);
+      return { t, hung: hangingReads(t) };
+    }
+
+    it(`stops waiting for the read of an expired entry after ${SLOW_READ_MS} ms, and answers the entry`, async () => {
+      const { t, hung } = await expired();
+      const answer = t.cache.get('k', hung.load('k'));
+      await jest.advanceTimersByTimeAsync(SLOW_READ_MS - 1);
+      expect(await settled(answer)).toBe(false);
+      await jest.advanceTimersByTimeAsync(1);
+      expect(await answer).toEqual({ name: 'v1' });
+      expect(t.stale).toHaveLength(1);
+      // What the read brings when it does answer replaces the entry.
+      hung.pending[0].resolve({ name: 'v2' });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'v2' });
+      expect(t.reads).toEqual(['k', 'k']);
+    });
+
+    it('then answers every request at once, with no read but the one still out', async () => {
+      const { t, hung } = await expired();
+      const first = t.cache.get('k', hung.load('k'));
+      await jest.advanceTimersByTimeAsync(SLOW_READ_MS);
+      await first;
+      for (let i = 0; i < 5; i++) {
+        t.advance(PROBE_INTERVAL_MS); // not even a second on: that read is still out
+        const answer = t.cache.get('k', hung.load('k'));
+        expect(await settled(answer)).toBe(true);
+        expect(await answer).toEqual({ name: 'v1' });
+      }
+      expect(t.reads).toEqual(['k', 'k']);
+    });
+
+    it('lets one read at a time find out whether it is back, waiting for none of them', async () => {
+      const { t, hung } = await expired();
+      const first = t.cache.get('k', hung.load('k'));
+      await jest.advanceTimersByTimeAsync(SLOW_READ_MS);
+      await first;
+      hung.pending[0].reject(new Error('Connection terminated due to connection timeout'));
+      await jest.advanceTimersByTimeAsync(0);
+      t.advance(PROBE_INTERVAL_MS);
+      // The next request asks again, and waits for the answer no longer than the first did.
+      const probe = t.cache.get('k', hung.load('k'));
+      const meanwhile = t.cache.get('k', hung.load('k'));
+      expect(await settled(meanwhile)).toBe(true);
+      await jest.advanceTimersByTimeAsync(SLOW_READ_MS);
+      expect(await probe).toEqual({ name: 'v1' });
+      expect(t.reads).toEqual(['k', 'k', 'k']);
+      // The database is back: the read's answer replaces the entry, and reads go on as usual.
+      hung.pending[1].resolve({ name: 'back' });
+      await jest.advanceTimersByTimeAsync(0);
+      expect(t.database.failing).toBe(false);
+      expect(t.cache.peekFresh('k')).toEqual({ name: 'back' });
+    });
+
+    it('spares every cache sharing its status: one found failing is failing for all', async () => {
+      const { t, hung } = await expired();
+      const settings = new ReadThroughCache<Row>(t.feed, t.database, {
+        ttlMs: 1000,
+        staleMs: 300_000,
+        maxEntries: 1,
+        now: t.now,
+      });
+      t.advance(-1000);
+      await settings.get('settings', t.load('settings'));
+      t.advance(1000);
+      // The settings' read finds the database hung ...
+      const settingsAnswer = settings.get('settings', hung.load('settings'));
+      await jest.advanceTimersByTimeAsync(SLOW_READ_MS);
+      expect(await settingsAnswer).toEqual({ name: 'v1' });
+      // ... and the user's request behind it does not try again.
+      const userAnswer = t.cache.get('k', hung.load('k'));
+      expect(await settled(userAnswer)).toBe(true);
+      expect(t.reads).toEqual(['k', 'settings', 'settings']);
+    });
+
+    it('lets a request waiting for a read go as soon as another cache finds the database failing', async () => {
+      const { t, hung } = await expired();
+      const other = new ReadThroughCache<Row>(t.feed, t.database, {
+        ttlMs: 1000,
+        staleMs: 300_000,
+        maxEntries: 1,
+        now: t.now,
+      });
+      const waiting = t.cache.get('k', hung.load('k'));
+      const refused = other.get('x', () => Promise.reject(new Error('ECONNREFUSED')));
+      await expect(refused).rejects.toThrow('ECONNREFUSED'); // nothing cached to answer with
+      expect(await settled(waiting)).toBe(true);
+      expect(await waiting).toEqual({ name: 'v1' });
+    });
+
+    it('makes a key with nothing cached wait for its read, and fail with it', async () => {
+      const { t, hung } = await expired();
+      const first = t.cache.get('k', hung.load('k'));
+      await jest.advanceTimersByTimeAsync(SLOW_READ_MS);
+      await first;
+      const unknown = t.cache.get('unknown', hung.load('unknown'));
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(await settled(unknown)).toBe(false);
+      const timeout = new Error('Query read timeout');
+      hung.pending[1].reject(timeout);
+      await expect(unknown).rejects.toBe(timeout);
+    });
+
+    it('never answers an entry invalidated while its read was out, not even stale', async () => {
+      const { t, hung } = await expired();
+      const answer = t.cache.get('k', hung.load('k'));
+      t.feed.version++; // a notification: the user was disabled, say
+      t.cache.delete('k');
+      await jest.advanceTimersByTimeAsync(SLOW_READ_MS);
+      expect(await settled(answer)).toBe(false); // nothing left to answer with: it waits
+      const down = new Error('Query read timeout');
+      hung.pending[0].reject(down);
+      await expect(answer).rejects.toBe(down);
+      expect(t.stale).toEqual([]);
     });
   });
 

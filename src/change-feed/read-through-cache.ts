@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import type { AuthCachePolicy } from '../config/app-config';
 import type { Change, ChangeSubscriber } from './change-feed.service';
+import type { DatabaseStatus, WatchedRead } from './database-status';
 
 /** What a cache needs to know of the change feed (see ChangeFeed). */
 export interface FeedState {
@@ -27,9 +28,6 @@ export interface ReadThroughCacheOptions {
   random?: () => number;
 }
 
-/** After a failed read, cached entries answer without trying the database for this long (ms). */
-const DATABASE_BACKOFF_MS = 1000;
-
 /**
  * Each entry's TTL is shortened by up to this share of `ttlMs`, at random: entries read in
  * the same second (every active key after a restart) would otherwise all expire, and be read
@@ -45,10 +43,12 @@ interface Entry<V> {
 }
 
 /** A read in progress, and the feed's version when it started. */
-interface Read<V> {
+interface Read<V> extends WatchedRead<V | null> {
   version: number;
-  result: Promise<V | null>;
 }
+
+/** What `readOrStale` saw first: the read's answer, its failure, or the database failing. */
+type FirstOutcome<V> = { value: V | null } | { error: unknown } | { failing: true };
 
 /**
  * A bounded cache in front of a database read, kept correct by the change feed:
@@ -56,10 +56,14 @@ interface Read<V> {
  * - fresh: an entry answers without a read while the feed listens and the entry is younger
  *   than `ttlMs` (a safety net should a notification ever be lost);
  * - invalidated: `delete`/`clear` on a notification, so a change applies to the next request;
- * - stale: while reads fail (the database is down), an entry younger than `staleMs` still
- *   answers; a key with no entry gets the read's error (503 upstream). For a second after a
- *   failure, entries answer without trying the database, so that a database that hangs rather
- *   than refuses does not make every request wait for the connection timeout.
+ *   an entry dropped so is never answered again, not even stale;
+ * - stale: an entry younger than `staleMs` answers when the database fails (DatabaseStatus,
+ *   shared by the instance's caches: a read failed or has not answered in SLOW_READ_MS, and
+ *   none has answered since). A request waiting for its entry's read stops waiting as soon as
+ *   the database is found failing; while it is, such a request waits for no read at all, but
+ *   for the one that finds out whether the database is back (at most one at a time, a second
+ *   after the last failure; see PROBE_INTERVAL_MS), which waits SLOW_READ_MS at most. A key
+ *   with no such entry waits for its read, and gets its error (503 upstream).
  *
  * Only values are cached; a key the database does not know is read every time (and someone
  * trying many unknown keys cannot evict the known ones). Requests for a key that is being read
@@ -71,10 +75,11 @@ export class ReadThroughCache<V extends object> {
   private readonly reads = new Map<string, Read<V>>();
   private readonly now: () => number;
   private readonly random: () => number;
-  private databaseFailedUntil = 0;
 
   constructor(
     private readonly feed: FeedState,
+    /** Shared by every cache of the instance: a failure one of them finds spares them all. */
+    private readonly database: DatabaseStatus,
     private readonly options: ReadThroughCacheOptions,
   ) {
     this.entries = new LRUCache({ max: options.maxEntries });
@@ -85,22 +90,14 @@ export class ReadThroughCache<V extends object> {
   get(key: string, load: () => Promise<V | null>): Promise<V | null> {
     const now = this.now();
     const entry = this.entries.get(key);
-    if (entry) {
-      if (this.isFresh(entry, now)) return Promise.resolve(entry.value);
-      if (now < this.databaseFailedUntil && now - entry.loadedAt < this.options.staleMs) {
-        return Promise.resolve(entry.value);
-      }
+    if (entry && this.isFresh(entry, now)) return Promise.resolve(entry.value);
+    if (!entry || !this.mayAnswerStale(entry, now)) return this.share(key, load, now).result;
+    if (!this.database.mayRead()) {
+      // Failing, and another read is finding out whether it is back, or one did a moment ago.
+      this.options.onStale?.(this.database.error);
+      return Promise.resolve(entry.value);
     }
-    // A read that started before a notification may return the row as it was before it.
-    const pending = this.reads.get(key);
-    if (pending && pending.version === this.feed.version) return pending.result;
-    const read: Read<V> = { version: this.feed.version, result: this.read(key, entry, now, load) };
-    this.reads.set(key, read);
-    const forget = () => {
-      if (this.reads.get(key) === read) this.reads.delete(key);
-    };
-    read.result.then(forget, forget);
-    return read.result;
+    return this.readOrStale(key, this.share(key, load, now));
   }
 
   /**
@@ -127,37 +124,67 @@ export class ReadThroughCache<V extends object> {
     return this.entries.size;
   }
 
-  /** Reads `key`, keeps what it read, or answers `entry` stale when the database fails. */
-  private async read(
-    key: string,
-    entry: Entry<V> | undefined,
-    now: number,
-    load: () => Promise<V | null>,
-  ): Promise<V | null> {
-    const versionBefore = this.feed.version;
-    let value: V | null;
-    try {
-      value = await load();
-    } catch (error) {
-      if (entry && now - entry.loadedAt < this.options.staleMs) {
-        this.databaseFailedUntil = this.now() + DATABASE_BACKOFF_MS;
-        this.options.onStale?.(error);
-        return entry.value;
-      }
-      throw error;
-    }
-    this.databaseFailedUntil = 0;
+  /** The read of `key` under way, if one started since the last notification; else a new one. */
+  private share(key: string, load: () => Promise<V | null>, now: number): Read<V> {
+    // A read that started before a notification may return the row as it was before it.
+    const pending = this.reads.get(key);
+    if (pending && pending.version === this.feed.version) return pending;
+    const version = this.feed.version;
+    const watched = this.database.watch(load);
+    const read: Read<V> = {
+      version,
+      failing: watched.failing,
+      result: watched.result.then((value) => this.keep(key, value, version, now)),
+    };
+    this.reads.set(key, read);
+    const forget = () => {
+      if (this.reads.get(key) === read) this.reads.delete(key);
+    };
+    // Also what handles a failure nobody awaits (the background read of `get`).
+    read.result.then(forget, forget);
+    return read;
+  }
+
+  /** Keeps what a read that started at `loadedAt`, at feed `version`, found for `key`. */
+  private keep(key: string, value: V | null, version: number, loadedAt: number): V | null {
     if (value === null) this.entries.delete(key);
     // A notification during the read may be about this very row: keep nothing then.
-    else if (this.feed.version === versionBefore) {
+    else if (this.feed.version === version) {
       const ttlMs = this.options.ttlMs * (1 - TTL_JITTER * this.random());
-      this.entries.set(key, { value, loadedAt: now, freshUntil: now + ttlMs });
+      this.entries.set(key, { value, loadedAt, freshUntil: loadedAt + ttlMs });
     } else this.entries.delete(key);
     return value;
   }
 
+  /**
+   * What `read` finds, unless it fails or the database is found failing first: then the entry
+   * cached for `key`, if there still is one to answer stale (it may have been invalidated
+   * meanwhile); otherwise the read's own outcome, however long it takes.
+   */
+  private async readOrStale(key: string, read: Read<V>): Promise<V | null> {
+    const first = await Promise.race<FirstOutcome<V>>([
+      read.result.then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      ),
+      read.failing.then(() => ({ failing: true as const })),
+    ]);
+    if ('value' in first) return first.value;
+    const entry = this.entries.get(key);
+    if (!entry || !this.mayAnswerStale(entry, this.now())) {
+      if ('error' in first) throw first.error;
+      return read.result;
+    }
+    this.options.onStale?.('error' in first ? first.error : this.database.error);
+    return entry.value;
+  }
+
   private isFresh(entry: Entry<V>, now: number): boolean {
     return this.feed.listening && now < entry.freshUntil;
+  }
+
+  private mayAnswerStale(entry: Entry<V>, now: number): boolean {
+    return now - entry.loadedAt < this.options.staleMs;
   }
 }
 
@@ -168,11 +195,12 @@ export class ReadThroughCache<V extends object> {
  */
 export function followingCache<V extends object>(
   feed: ChangeSource,
+  database: DatabaseStatus,
   table: Change['table'],
   policy: AuthCachePolicy,
   options: { maxEntries: number; onStale?: (error: unknown) => void },
 ): ReadThroughCache<V> {
-  const cache = new ReadThroughCache<V>(feed, {
+  const cache = new ReadThroughCache<V>(feed, database, {
     ttlMs: policy.ttlSeconds * 1000,
     staleMs: policy.staleSeconds * 1000,
     ...options,

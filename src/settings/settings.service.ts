@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { ChangeFeed } from '../change-feed/change-feed.service';
+import { DatabaseStatus } from '../change-feed/database-status';
 import { followingCache, ReadThroughCache } from '../change-feed/read-through-cache';
 import { AppConfig } from '../config/app-config';
 import { DatabaseUnavailableException } from '../database/database-unavailable.exception';
@@ -29,10 +30,11 @@ export class SettingsService {
   constructor(
     @InjectRepository(Settings) private readonly repository: Repository<Settings>,
     private readonly changes: ChangeFeed,
+    database: DatabaseStatus,
     config: AppConfig,
   ) {
     const logger = new Logger('SettingsService');
-    this.cache = followingCache(changes, 'settings', config.authCache, {
+    this.cache = followingCache(changes, database, 'settings', config.authCache, {
       maxEntries: 1,
       onStale: () => logger.debug('Database unreachable; using the cached settings'),
     });
