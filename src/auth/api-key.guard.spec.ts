@@ -4,7 +4,8 @@ import { Reflector } from '@nestjs/core';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { Block, LockoutService } from '../abuse/lockout.service';
 import { AppConfig } from '../config/app-config';
-import { rememberSettings } from '../settings/request-settings';
+import { DatabaseUnavailableException } from '../database/database-unavailable.exception';
+import { rememberSettings, rememberSettingsFailure } from '../settings/request-settings';
 import { SettingsService, SettingsView } from '../settings/settings.service';
 import { ApiKeyGuard } from './api-key.guard';
 import { AuthDeniedException } from './auth-denied.exception';
@@ -146,6 +147,16 @@ describe('ApiKeyGuard running the Passport strategy', () => {
       guard.canActivate(contextFor(second)),
     ]);
     expect([first.user?.name, second.user?.name]).toEqual(['first', 'second']);
+  });
+
+  it("answers the failure of the OData hook's settings read, without a read of its own", () => {
+    // The settings read here would succeed: the guard must not wait for another one.
+    const guard = guardWith(scriptedStrategy((strategy) => strategy.success(userNamed('alice'))));
+    const request = requestWith('Basic x');
+    const failure = new DatabaseUnavailableException(new Error('Query read timeout'));
+    rememberSettingsFailure(request.raw as IncomingMessage, failure);
+    expect(() => guard.canActivate(contextFor(request))).toThrow(failure);
+    expect(request.user).toBeUndefined();
   });
 
   it('keeps each guard on its own strategy (no process-wide registry by name)', async () => {

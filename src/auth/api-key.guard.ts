@@ -5,7 +5,7 @@ import passport from 'passport';
 import { clientAddress } from '../abuse/client-address';
 import { Block, LockoutService } from '../abuse/lockout.service';
 import { AppConfig } from '../config/app-config';
-import { rememberedSettings } from '../settings/request-settings';
+import { rememberedSettings, rememberedSettingsFailure } from '../settings/request-settings';
 import { SettingsService, SettingsView } from '../settings/settings.service';
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
@@ -76,6 +76,9 @@ export class ApiKeyGuard implements CanActivate {
     if (route.availableWhenApiDisabled) return this.checkRequest(route, request);
     const settings = rememberedSettings(request.raw);
     if (settings) return this.checkRequest(route, request, settings);
+    // The hook's read failed a moment ago: reading again would wait for the database again.
+    const failure = rememberedSettingsFailure(request.raw);
+    if (failure) throw failure.error;
     return this.settings.current().then((current) => this.checkRequest(route, request, current));
   }
 

@@ -1,6 +1,6 @@
 import type { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { rememberedSettings } from '../settings/request-settings';
+import { rememberedSettings, rememberedSettingsFailure } from '../settings/request-settings';
 import type { SettingsService, SettingsView } from '../settings/settings.service';
 import { ODataHeadersHook } from './odata-headers.hook';
 
@@ -94,12 +94,15 @@ describe('ODataHeadersHook', () => {
   });
 
   it('finishes without the page size while the database fails, leaving the 503 to the guard', async () => {
-    const hook = hookWith({ current: () => Promise.reject(new Error('connection refused')) });
+    const refused = new Error('connection refused');
+    const hook = hookWith({ current: () => Promise.reject(refused) });
     const { headers, request, doneCalls } = hook.run('/odata/v1/Orders');
     await flush();
     expect(doneCalls()).toBe(1);
     expect(headers).toEqual({ 'OData-Version': '4.0', 'Smartstore-Api-Version': '1' });
     expect(rememberedSettings(request.raw)).toBeUndefined();
+    // The guard answers with this failure rather than wait for a read of its own.
+    expect(rememberedSettingsFailure(request.raw)).toEqual({ error: refused });
   });
 
   it('leaves routes outside /odata/ alone', () => {

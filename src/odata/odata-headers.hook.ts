@@ -2,7 +2,7 @@ import { Injectable, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { errorBody } from '../common/error-body';
-import { rememberSettings } from '../settings/request-settings';
+import { rememberSettings, rememberSettingsFailure } from '../settings/request-settings';
 import { SettingsService, SettingsView } from '../settings/settings.service';
 import { notAcceptable } from './odata-negotiation';
 
@@ -62,9 +62,10 @@ export class ODataHeadersHook implements OnModuleInit {
   private async readSettings(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
       applySettings(request, reply, await this.settings.current());
-    } catch {
-      // The database is down: the guard reads the settings again and answers the 503 itself
-      // (a hook's error would bypass the exception filter).
+    } catch (error) {
+      // The database is down: the guard answers the 503 (a hook's error would bypass the
+      // exception filter), with this error rather than after a read of its own.
+      rememberSettingsFailure(request.raw, error);
     }
   }
 }
