@@ -116,7 +116,7 @@ describe('when the database goes down, users verified shortly before', () => {
 
 describe('when the database hangs (stops answering rather than refusing)', () => {
   /** Far below the pool's limits (3 s to connect, 15 s for a query: data-source-options.ts). */
-  const PROMPT_MS = 500;
+  const PROMPT_MS = 1000;
   const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   it(`answers users verified shortly before within ${PROMPT_MS} ms each, and 503 to anyone else`, async () => {
