@@ -7,6 +7,7 @@ import { ChangeFeedModule } from './change-feed/change-feed.module';
 import { ApiExceptionFilter } from './common/api-exception.filter';
 import { RequestValidationPipe } from './common/validation.pipe';
 import { AppConfigModule } from './config/config.module';
+import { DataSourceTuning } from './database/data-source-options';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { ODataModule } from './odata/odata.module';
@@ -16,13 +17,16 @@ import { SettingsModule } from './settings/settings.module';
 
 @Module({})
 export class AppModule {
-  /** @param env the environment to configure from (`process.env`, or a test's own). */
-  static forRoot(env: NodeJS.ProcessEnv): DynamicModule {
+  /**
+   * @param env the environment to configure from (`process.env`, or a test's own).
+   * @param database for tests only: database client timings no environment variable sets.
+   */
+  static forRoot(env: NodeJS.ProcessEnv, database: DataSourceTuning = {}): DynamicModule {
     return {
       module: AppModule,
       imports: [
         AppConfigModule.forRoot(env),
-        DatabaseModule,
+        DatabaseModule.forRoot(database),
         ChangeFeedModule,
         RedisModule,
         AuthModule,

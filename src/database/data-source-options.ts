@@ -14,12 +14,24 @@ import { NotifyAuthChanges1764100000000 } from './migrations/1764100000000-Notif
 import { CreatedOnUtcInMilliseconds1764200000000 } from './migrations/1764200000000-CreatedOnUtcInMilliseconds';
 import { DemoDataPending1764300000000 } from './migrations/1764300000000-DemoDataPending';
 
+/** How long the client waits for any answer to a query (pg's `query_timeout`). */
+export const QUERY_TIMEOUT_MS = 15_000;
+
+export interface DataSourceTuning {
+  /**
+   * Replaces {@link QUERY_TIMEOUT_MS}. For tests only, which need a statement to time out on
+   * the client without waiting 15 s. Not a setting: the app's must stay above
+   * `statement_timeout`, so that a slow query ends with the server's own error.
+   */
+  queryTimeoutMs?: number;
+}
+
 /**
  * The one description of Gatehouse's database, used by the app (`TypeOrmModule`), by the
  * TypeORM CLI (`ormconfig.ts`) and by the test set-up. Entities and migrations are listed,
  * not globbed, so the same list works compiled, under ts-node and under Jest's ESM mode.
  */
-export function dataSourceOptions(url: string): DataSourceOptions {
+export function dataSourceOptions(url: string, tuning: DataSourceTuning = {}): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -46,7 +58,7 @@ export function dataSourceOptions(url: string): DataSourceOptions {
       // would, so a slow query still ends with the server's own error. Migrations run on this
       // pool too (migrationsRun), so a statement of theirs gets 10 s: one that rewrites a large
       // table needs a way around both limits (not needed yet; see the README's Health section).
-      query_timeout: 15_000,
+      query_timeout: tuning.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
     },
   };
 }

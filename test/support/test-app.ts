@@ -5,6 +5,7 @@ import TestAgent from 'supertest/lib/agent';
 import { AppModule } from '../../src/app.module';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from '../../src/app.setup';
 import { loadConfig } from '../../src/config/app-config';
+import { DataSourceTuning } from '../../src/database/data-source-options';
 import { createTestDatabase, TestDatabase } from './test-database';
 
 /** The bootstrap admin every test app starts with. */
@@ -29,11 +30,13 @@ export const adminAuth = (): string => basic(ADMIN.publicKey, ADMIN.secretKey);
 
 /**
  * Starts the real app (global guard, filter, pipe, Fastify, PostgreSQL) on a fresh database,
- * or on `db` when given (several instances on one database).
+ * or on `db` when given (several instances on one database); `tuning` changes database client
+ * timings that no environment variable sets.
  */
 export async function createTestApp(
   env: Record<string, string> = {},
   db?: TestDatabase,
+  tuning: DataSourceTuning = {},
 ): Promise<TestApp> {
   const database = db ?? (await createTestDatabase());
   const fullEnv = {
@@ -45,7 +48,7 @@ export async function createTestApp(
     ...env,
   };
   const moduleRef = await Test.createTestingModule({
-    imports: [AppModule.forRoot(fullEnv)],
+    imports: [AppModule.forRoot(fullEnv, tuning)],
   }).compile();
   const app = moduleRef.createNestApplication<NestFastifyApplication>(
     createHttpAdapter(loadConfig(fullEnv)),
