@@ -8,14 +8,21 @@ import net from 'node:net';
 export interface FreezableProxy {
   /** `databaseUrl` with the proxy's host and port. */
   url: string;
+  /**
+   * Holds every byte either side sends, as the kernel does for a stopped (`kill -STOP`)
+   * server: a statement sent meanwhile reaches the server only at `thaw()`, and is answered
+   * after it.
+   */
   freeze(): void;
+  /** Passes on what was held, in order, and then everything as before. */
+  thaw(): void;
   close(): Promise<void>;
 }
 
 export async function startFreezableProxy(databaseUrl: string): Promise<FreezableProxy> {
   const target = new URL(databaseUrl);
   const sockets = new Set<net.Socket>();
-  let frozen = false;
+  let held: [net.Socket, Buffer][] | undefined;
   const server = net.createServer((client) => {
     const upstream = net.connect(Number(target.port || 5432), target.hostname);
     for (const [from, to] of [
@@ -23,8 +30,9 @@ export async function startFreezableProxy(databaseUrl: string): Promise<Freezabl
       [upstream, client],
     ]) {
       sockets.add(from);
-      from.on('data', (chunk) => {
-        if (!frozen) to.write(chunk);
+      from.on('data', (chunk: Buffer) => {
+        if (held) held.push([to, chunk]);
+        else to.write(chunk);
       });
       from.on('error', () => to.destroy());
       from.on('close', () => {
@@ -40,9 +48,15 @@ export async function startFreezableProxy(databaseUrl: string): Promise<Freezabl
   return {
     url: url.toString(),
     freeze: () => {
-      frozen = true;
+      held ??= [];
+    },
+    thaw: () => {
+      const chunks = held ?? [];
+      held = undefined;
+      for (const [to, chunk] of chunks) if (!to.destroyed) to.write(chunk);
     },
     close: async () => {
+      held = undefined;
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
     },
