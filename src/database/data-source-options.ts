@@ -13,6 +13,7 @@ import { AddRateLimitsAndUsage1764000100000 } from './migrations/1764000100000-A
 import { NotifyAuthChanges1764100000000 } from './migrations/1764100000000-NotifyAuthChanges';
 import { CreatedOnUtcInMilliseconds1764200000000 } from './migrations/1764200000000-CreatedOnUtcInMilliseconds';
 import { DemoDataPending1764300000000 } from './migrations/1764300000000-DemoDataPending';
+import { CreateAppliedWriteBatches1764400000000 } from './migrations/1764400000000-CreateAppliedWriteBatches';
 
 /** How long the client waits for any answer to a query (pg's `query_timeout`). */
 export const QUERY_TIMEOUT_MS = 15_000;
@@ -44,6 +45,7 @@ export function dataSourceOptions(url: string, tuning: DataSourceTuning = {}): D
       NotifyAuthChanges1764100000000,
       CreatedOnUtcInMilliseconds1764200000000,
       DemoDataPending1764300000000,
+      CreateAppliedWriteBatches1764400000000,
     ],
     migrationsTableName: 'migrations',
     synchronize: false,
@@ -58,6 +60,8 @@ export function dataSourceOptions(url: string, tuning: DataSourceTuning = {}): D
       // would, so a slow query still ends with the server's own error. Migrations run on this
       // pool too (migrationsRun), so a statement of theirs gets 10 s: one that rewrites a large
       // table needs a way around both limits (not needed yet; see the README's Health section).
+      // When it fires, the statement may still commit on the server (pg neither cancels it nor
+      // closes the connection): the batched writes are therefore idempotent (write-batches.ts).
       query_timeout: tuning.queryTimeoutMs ?? QUERY_TIMEOUT_MS,
     },
   };

@@ -3,7 +3,8 @@ import { ApiUser } from '../api-users/api-user.entity';
 
 /**
  * Requests one API user made on one UTC day, for billing. Written in batches by
- * `UsageService` (one upsert per flush), never per request.
+ * `UsageService` (one upsert per batch, each applied once: see write-batches.ts), never per
+ * request.
  */
 @Entity({ name: 'api_usage' })
 export class ApiUsage {

@@ -8,17 +8,22 @@ const DAY1 = Date.parse('2026-11-22T23:59:00Z');
 const DAY2 = Date.parse('2026-11-23T00:01:00Z');
 
 function setUp(fail: () => boolean = () => false) {
+  /** The parameters of every write attempted: the batch id, then the columns. */
+  const attempts: unknown[][] = [];
+  /** The columns of the writes that succeeded. */
   const writes: unknown[][] = [];
   const dataSource = {
     query: (sql: string, parameters: unknown[]) => {
       if (!sql.includes('INSERT')) return Promise.resolve([]);
-      if (fail()) return Promise.reject(new Error('connection refused'));
-      writes.push(parameters);
+      attempts.push(parameters);
+      if (fail()) return Promise.reject(new Error('Query read timeout'));
+      writes.push(parameters.slice(1));
       return Promise.resolve([]);
     },
   } as unknown as DataSource;
   const service = new UsageService(dataSource, { lastRequestFlushMs: 60_000 } as AppConfig);
-  return { service, writes };
+  (service as unknown as { logger: unknown }).logger = { warn: () => undefined };
+  return { service, writes, attempts };
 }
 
 describe('UsageService', () => {
@@ -40,17 +45,40 @@ describe('UsageService', () => {
     expect(writes).toHaveLength(1);
   });
 
-  it('keeps the counts when the write fails and adds them to the next one', async () => {
+  it('writes each batch with an id of its own', async () => {
+    const { service, attempts } = setUp();
+    service.record(A, DAY1);
+    await service.flush();
+    service.record(A, DAY1);
+    await service.flush();
+    const [first, second] = attempts.map((p) => p[0]);
+    expect(first).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(second).not.toBe(first);
+  });
+
+  it('retries a failed batch as it was, under its id, and newer counts in a batch of their own', async () => {
+    // A write that failed may have committed (its answer not awaited): merged with newer
+    // counts, or under a new id, a retry of it would count its requests twice.
     let failing = true;
-    const { service, writes } = setUp(() => failing);
+    const { service, writes, attempts } = setUp(() => failing);
     service.record(A, DAY2);
     service.record(A, DAY2);
     await service.flush();
     expect(writes).toEqual([]);
     service.record(A, DAY2);
+    await service.flush(); // fails again: the same batch, and nothing else, was tried
+    expect(attempts.map((p) => p[3])).toEqual([['2'], ['2']]);
     failing = false;
     await service.flush();
-    expect(writes).toEqual([[[A], ['2026-11-23'], ['3']]]);
+    expect(writes).toEqual([
+      [[A], ['2026-11-23'], ['2']],
+      [[A], ['2026-11-23'], ['1']],
+    ]);
+    const ids = attempts.map((p) => p[0]);
+    expect(ids.slice(0, 3)).toEqual([ids[0], ids[0], ids[0]]);
+    expect(ids[3]).not.toBe(ids[0]);
+    await service.flush();
+    expect(attempts).toHaveLength(4);
   });
 
   it('writes what is left at shutdown', async () => {

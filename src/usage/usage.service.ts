@@ -8,12 +8,33 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { PeriodicFlush } from '../common/periodic-flush';
 import { AppConfig } from '../config/app-config';
+import { APPLY_BATCH, newBatchId } from '../database/write-batches';
 import { utcDay } from './utc-day';
 
 export interface UsageDay {
   day: string;
   requests: number;
 }
+
+/** Counts written (or attempted) together, as `unnest` takes them. */
+interface UsageBatch {
+  /** Makes the write idempotent (see write-batches.ts). */
+  id: string;
+  userIds: string[];
+  days: string[];
+  counts: string[];
+}
+
+const WRITE_SQL = `
+  WITH ${APPLY_BATCH}
+  INSERT INTO "api_usage" ("api_user_id", "day", "requests")
+  SELECT v.id, v.day, v.requests
+    FROM unnest($2::uuid[], $3::date[], $4::bigint[]) AS v(id, day, requests)
+   WHERE EXISTS (SELECT 1 FROM "first_application")
+     -- Users deleted since their requests are left out: their usage went with them.
+     AND EXISTS (SELECT 1 FROM "api_users" u WHERE u."id" = v.id)
+  ON CONFLICT ("api_user_id", "day")
+  DO UPDATE SET "requests" = "api_usage"."requests" + EXCLUDED."requests"`;
 
 export interface UsageReport {
   from: string;
@@ -27,13 +48,20 @@ export interface UsageReport {
  * Usage metering for billing: the requests each API user made per UTC day. Counted in memory
  * (the rate-limit guard calls `record` for every request it lets through) and added to
  * `api_usage` with one upsert every `LAST_REQUEST_FLUSH_MS` and at shutdown, so a request costs
- * no database write. Counts that could not be written are kept for the next flush.
+ * no database write. Each flush is a batch written exactly once: one whose write failed (the
+ * database away, or the answer not awaited: it may have committed all the same) is written
+ * again as it was, under its id, before the counts that came meanwhile (see write-batches.ts).
  */
 @Injectable()
 export class UsageService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('UsageService');
   /** Unwritten counts: day (YYYY-MM-DD) → user id → requests. */
   private pending = new Map<string, Map<string, number>>();
+  /**
+   * The batch whose write failed, outcome unknown. Never merged with newer counts: a batch that
+   * did commit must find nothing to add when it is retried.
+   */
+  private unsettled?: UsageBatch;
   private readonly flushes = new PeriodicFlush(() => this.write());
 
   constructor(
@@ -90,36 +118,32 @@ export class UsageService implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private async write(): Promise<void> {
+    if (this.unsettled && !(await this.send(this.unsettled))) return;
     if (this.pending.size === 0) return;
-    const batch = this.pending;
-    this.pending = new Map();
-    const ids: string[] = [];
-    const days: string[] = [];
-    const counts: string[] = [];
-    for (const [day, byUser] of batch) {
+    const batch: UsageBatch = { id: newBatchId(), userIds: [], days: [], counts: [] };
+    for (const [day, byUser] of this.pending) {
       for (const [id, count] of byUser) {
-        ids.push(id);
-        days.push(day);
-        counts.push(String(count));
+        batch.userIds.push(id);
+        batch.days.push(day);
+        batch.counts.push(String(count));
       }
     }
+    this.pending = new Map();
+    await this.send(batch);
+  }
+
+  /** Writes `batch`; false when that failed (it is then kept, to be written again as it is). */
+  private async send(batch: UsageBatch): Promise<boolean> {
     try {
-      // Users deleted since their requests are left out: their usage went with them.
-      await this.dataSource.query(
-        `INSERT INTO "api_usage" ("api_user_id", "day", "requests")
-         SELECT v.id, v.day, v.requests
-           FROM unnest($1::uuid[], $2::date[], $3::bigint[]) AS v(id, day, requests)
-          WHERE EXISTS (SELECT 1 FROM "api_users" u WHERE u."id" = v.id)
-         ON CONFLICT ("api_user_id", "day")
-         DO UPDATE SET "requests" = "api_usage"."requests" + EXCLUDED."requests"`,
-        [ids, days, counts],
-      );
+      await this.dataSource.query(WRITE_SQL, [batch.id, batch.userIds, batch.days, batch.counts]);
+      this.unsettled = undefined;
+      return true;
     } catch (error) {
-      // Keep the counts for the next attempt, added to what arrived meanwhile.
-      for (const [day, byUser] of batch) {
-        for (const [id, count] of byUser) this.add(day, id, count);
-      }
-      this.logger.warn(`Could not write usage (${ids.length} user-days): ${String(error)}`);
+      this.unsettled = batch;
+      this.logger.warn(
+        `Could not write usage (${batch.userIds.length} user-days), kept for the next attempt: ${String(error)}`,
+      );
+      return false;
     }
   }
 }

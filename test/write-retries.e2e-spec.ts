@@ -1,0 +1,115 @@
+import { UsageService } from '../src/usage/usage.service';
+import { FreezableProxy, startFreezableProxy } from './support/freezable-proxy';
+import { basic, createApiUser, createTestApp, TestApp } from './support/test-app';
+import { createTestDatabase, TestDatabase } from './support/test-database';
+
+/**
+ * The client's query timeout (15 s in the app) fires while the server still has the statement:
+ * pg reports an error, and the statement commits once the server goes on. The write's outcome
+ * is unknown, so the batched writes retry the batch as it was, and a retry of a batch that
+ * committed must change nothing (found by review: usage counted twice after the database
+ * stalled for longer than the timeout).
+ */
+const QUERY_TIMEOUT_MS = 1000;
+
+type User = Awaited<ReturnType<typeof createApiUser>>;
+
+async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await check();
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+describe('batched writes retried after the client gave up waiting for their answer', () => {
+  let db: TestDatabase;
+  let proxy: FreezableProxy;
+  /** The instance under test: its pool (and change feed) reach PostgreSQL through the proxy. */
+  let t: TestApp;
+  let usage: UsageService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    proxy = await startFreezableProxy(db.url);
+    t = await createTestApp({ DATABASE_URL: proxy.url }, db, { queryTimeoutMs: QUERY_TIMEOUT_MS });
+    usage = t.app.get(UsageService);
+  });
+  afterAll(async () => {
+    proxy.thaw();
+    await t.close();
+    await proxy.close();
+    await db.drop();
+  });
+
+  /** A user whose every request is counted (the limit is never reached). */
+  const limitedUser = (requests: number) =>
+    createApiUser(t, { roles: ['read'], rateLimit: { requests, windowSeconds: 3600 } });
+
+  async function get(user: User, times: number, status: number): Promise<void> {
+    for (let i = 0; i < times; i++) {
+      await t.http
+        .get('/odata/v1')
+        .set('Authorization', basic(user.publicKey, user.secretKey))
+        .expect(status);
+    }
+  }
+
+  /** What `api_usage` holds for the user, read directly (not through the instance). */
+  async function storedUsage(user: User): Promise<number> {
+    const rows = await db.query<{ requests: string }>(
+      'SELECT coalesce(sum(requests), 0) AS requests FROM api_usage WHERE api_user_id = $1',
+      [user.id],
+    );
+    return Number(rows[0].requests);
+  }
+
+  /**
+   * Runs `flushes` with the server frozen past the client's query timeout (each write is sent,
+   * and the client gives up on it), then lets the server go on.
+   */
+  async function flushTimedOut(flushes: () => Promise<unknown>): Promise<void> {
+    proxy.freeze();
+    try {
+      const started = Date.now();
+      await flushes();
+      expect(Date.now() - started).toBeGreaterThanOrEqual(QUERY_TIMEOUT_MS - 50);
+    } finally {
+      proxy.thaw();
+    }
+  }
+
+  it('counts usage once when a write that timed out on the client did commit', async () => {
+    const user = await limitedUser(1000);
+    await get(user, 10, 200);
+    await flushTimedOut(() => usage.flush());
+    // The write the client gave up on commits once the server goes on.
+    await eventually(async () => expect(await storedUsage(user)).toBe(10));
+
+    await usage.flush(); // the retry
+    expect(await storedUsage(user)).toBe(10);
+
+    // Later counts go on being written.
+    await get(user, 3, 200);
+    await usage.flush();
+    expect(await storedUsage(user)).toBe(13);
+  }, 20_000);
+
+  it('forgets the ids of batches applied more than a day ago, in the writes themselves', async () => {
+    await db.query(
+      `INSERT INTO applied_write_batches (id, applied_at)
+       VALUES ('00000000-0000-4000-8000-000000000001', now() - interval '25 hours'),
+              ('00000000-0000-4000-8000-000000000002', now() - interval '23 hours')`,
+    );
+    const user = await limitedUser(1000);
+    await get(user, 1, 200);
+    await usage.flush();
+    const ids = await db.query<{ id: string }>('SELECT id FROM applied_write_batches');
+    expect(ids.map((r) => r.id)).not.toContain('00000000-0000-4000-8000-000000000001');
+    expect(ids.map((r) => r.id)).toContain('00000000-0000-4000-8000-000000000002');
+  });
+});
