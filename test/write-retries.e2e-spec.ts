@@ -1,3 +1,4 @@
+import { AuditService } from '../src/audit/audit.service';
 import { UsageService } from '../src/usage/usage.service';
 import { FreezableProxy, startFreezableProxy } from './support/freezable-proxy';
 import { basic, createApiUser, createTestApp, TestApp } from './support/test-app';
@@ -7,8 +8,8 @@ import { createTestDatabase, TestDatabase } from './support/test-database';
  * The client's query timeout (15 s in the app) fires while the server still has the statement:
  * pg reports an error, and the statement commits once the server goes on. The write's outcome
  * is unknown, so the batched writes retry the batch as it was, and a retry of a batch that
- * committed must change nothing (found by review: usage counted twice after the database
- * stalled for longer than the timeout).
+ * committed must change nothing (found by review: usage counted twice, audit events stored
+ * twice, after the database stalled for longer than the timeout).
  */
 const QUERY_TIMEOUT_MS = 1000;
 
@@ -32,12 +33,14 @@ describe('batched writes retried after the client gave up waiting for their answ
   /** The instance under test: its pool (and change feed) reach PostgreSQL through the proxy. */
   let t: TestApp;
   let usage: UsageService;
+  let audit: AuditService;
 
   beforeAll(async () => {
     db = await createTestDatabase();
     proxy = await startFreezableProxy(db.url);
     t = await createTestApp({ DATABASE_URL: proxy.url }, db, { queryTimeoutMs: QUERY_TIMEOUT_MS });
     usage = t.app.get(UsageService);
+    audit = t.app.get(AuditService);
   });
   afterAll(async () => {
     proxy.thaw();
@@ -46,7 +49,7 @@ describe('batched writes retried after the client gave up waiting for their answ
     await db.drop();
   });
 
-  /** A user whose every request is counted (the limit is never reached). */
+  /** A user whose every request is counted, and refused with 429 past `requests`. */
   const limitedUser = (requests: number) =>
     createApiUser(t, { roles: ['read'], rateLimit: { requests, windowSeconds: 3600 } });
 
@@ -66,6 +69,15 @@ describe('batched writes retried after the client gave up waiting for their answ
       [user.id],
     );
     return Number(rows[0].requests);
+  }
+
+  async function storedDenials(user: User): Promise<{ events: number; times: number }> {
+    const rows = await db.query<{ events: number; times: number }>(
+      `SELECT count(*)::int AS events, count(DISTINCT occurred_at)::int AS times
+         FROM audit_events WHERE public_key = $1 AND reason = 'RateLimitExceeded'`,
+      [user.publicKey],
+    );
+    return rows[0];
   }
 
   /**
@@ -99,6 +111,23 @@ describe('batched writes retried after the client gave up waiting for their answ
     expect(await storedUsage(user)).toBe(13);
   }, 20_000);
 
+  it('stores audit events once when a write that timed out on the client did commit', async () => {
+    const user = await limitedUser(1);
+    await get(user, 1, 200);
+    await get(user, 4, 429);
+    await flushTimedOut(() => audit.flush());
+    await eventually(async () =>
+      expect(await storedDenials(user)).toEqual({ events: 4, times: 4 }),
+    );
+
+    await audit.flush();
+    expect(await storedDenials(user)).toEqual({ events: 4, times: 4 });
+
+    await get(user, 2, 429);
+    await audit.flush();
+    expect(await storedDenials(user)).toEqual({ events: 6, times: 6 });
+  }, 20_000);
+
   it('forgets the ids of batches applied more than a day ago, in the writes themselves', async () => {
     await db.query(
       `INSERT INTO applied_write_batches (id, applied_at)
@@ -112,4 +141,25 @@ describe('batched writes retried after the client gave up waiting for their answ
     expect(ids.map((r) => r.id)).not.toContain('00000000-0000-4000-8000-000000000001');
     expect(ids.map((r) => r.id)).toContain('00000000-0000-4000-8000-000000000002');
   });
+
+  it('writes once when the retry too is sent while the server is still frozen', async () => {
+    const user = await limitedUser(3);
+    await get(user, 3, 200);
+    await get(user, 2, 429);
+    // Both attempts of each write reach the server only when it goes on, one after the other.
+    await flushTimedOut(async () => {
+      await Promise.all([usage.flush(), audit.flush()]);
+      await Promise.all([usage.flush(), audit.flush()]);
+    });
+    await usage.flush();
+    await audit.flush();
+    await eventually(async () => {
+      expect(await storedUsage(user)).toBe(3);
+      expect(await storedDenials(user)).toEqual({ events: 2, times: 2 });
+    });
+    // Nothing committed late is left to add itself.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await storedUsage(user)).toBe(3);
+    expect(await storedDenials(user)).toEqual({ events: 2, times: 2 });
+  }, 20_000);
 });

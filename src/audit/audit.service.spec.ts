@@ -5,6 +5,7 @@ import { AppConfig } from '../config/app-config';
 import { AuditRecord } from './audit-record';
 import {
   AuditService,
+  DROP_CHUNK,
   FLUSH_BATCH_SIZE,
   MAX_BUFFERED_EVENTS,
   PURGE_BATCH_SIZE,
@@ -76,7 +77,9 @@ function event(overrides: Partial<AuditRecord> = {}): AuditRecord {
 }
 
 /** The public keys column of an INSERT: which events it wrote, in order. */
-const keysOf = (call: Call): unknown[] => call.params[2] as unknown[];
+const keysOf = (call: Call): unknown[] => call.params[3] as unknown[];
+/** The batch id of an INSERT. */
+const idOf = (call: Call): unknown => call.params[0];
 
 const connectionLost = () =>
   Object.assign(new Error('Connection terminated'), { code: 'ECONNRESET' });
@@ -110,6 +113,7 @@ describe('AuditService', () => {
     expect(sql).toMatch(/INSERT INTO "audit_events"/);
     expect(sql).toMatch(/unnest\(/);
     expect(params).toEqual([
+      expect.stringMatching(/^[0-9a-f-]{36}$/),
       [admin.occurredAt.toISOString(), denial.occurredAt.toISOString()],
       ['admin', 'denial'],
       ['admin-key', null],
@@ -129,7 +133,9 @@ describe('AuditService', () => {
     expect(dataSource.calls).toEqual([]);
   });
 
-  it('keeps the events of a failed write, in order, ahead of newer ones', async () => {
+  it('retries a failed batch as it was, under its id, ahead of newer events in a batch of their own', async () => {
+    // A write that failed may have committed (its answer not awaited): merged with newer
+    // events, or under a new id, a retry of it would store its events twice.
     const { service, dataSource, inserts, log } = setUp();
     const [a, b, c] = [event(), event(), event()];
     service.record(a);
@@ -140,10 +146,18 @@ describe('AuditService', () => {
     expect(log.warn.join()).toMatch(/Could not write 2 audit events/);
 
     service.record(c);
+    await service.flush(); // fails again: the same batch, and nothing else, was tried
     dataSource.answer = () => [];
     await service.flush();
-    expect(inserts()).toHaveLength(2);
-    expect(keysOf(inserts()[1])).toEqual([a.publicKey, b.publicKey, c.publicKey]);
+    expect(inserts().map(keysOf)).toEqual([
+      [a.publicKey, b.publicKey],
+      [a.publicKey, b.publicKey],
+      [a.publicKey, b.publicKey],
+      [c.publicKey],
+    ]);
+    const ids = inserts().map(idOf);
+    expect(new Set(ids.slice(0, 3)).size).toBe(1);
+    expect(ids[3]).not.toBe(ids[0]);
     expect(service.pending).toBe(0);
   });
 
@@ -164,8 +178,7 @@ describe('AuditService', () => {
     const refusal = Object.assign(new Error('invalid input syntax for type json'), {
       driverError: { code: '22P02' },
     });
-    dataSource.answer = (call) =>
-      (call.params[2] as unknown[]).includes(bad.publicKey) ? refusal : [];
+    dataSource.answer = (call) => (keysOf(call).includes(bad.publicKey) ? refusal : []);
     await service.flush();
     expect(inserts().map(keysOf)).toEqual([
       [first.publicKey, bad.publicKey, last.publicKey],
@@ -178,7 +191,7 @@ describe('AuditService', () => {
   });
 
   it('keeps the rest of a refused batch when the database goes away meanwhile', async () => {
-    const { service, dataSource } = setUp();
+    const { service, dataSource, inserts } = setUp();
     const events = [event(), event(), event()];
     for (const e of events) service.record(e);
     let call = 0;
@@ -191,10 +204,18 @@ describe('AuditService', () => {
     expect(service.pending).toBe(2);
     dataSource.answer = () => [];
     await service.flush();
-    expect(keysOf(dataSource.calls[dataSource.calls.length - 1])).toEqual([
-      events[1].publicKey,
-      events[2].publicKey,
+    // The event whose write failed is retried alone, under the id it was sent with (it may
+    // have been stored); the one never sent goes into a new batch.
+    expect(inserts().map(keysOf)).toEqual([
+      events.map((e) => e.publicKey),
+      [events[0].publicKey],
+      [events[1].publicKey],
+      [events[1].publicKey],
+      [events[2].publicKey],
     ]);
+    const ids = inserts().map(idOf);
+    expect(ids[3]).toBe(ids[2]);
+    expect(new Set(ids).size).toBe(4);
   });
 
   it(`writes at once when ${FLUSH_BATCH_SIZE} events are waiting, without waiting for the tick`, async () => {
@@ -216,12 +237,14 @@ describe('AuditService', () => {
     const attempts = inserts().length;
     for (let i = 0; i < FLUSH_BATCH_SIZE * 3; i++) service.record(event());
     expect(inserts()).toHaveLength(attempts);
-    // The timer's flush still tries, and a success ends the back-off.
+    // The timer's flush still tries (the failed batch, then the newer events), and a success
+    // ends the back-off.
     dataSource.answer = () => [];
     await service.flush();
     expect(service.pending).toBe(0);
-    for (let i = 0; i < FLUSH_BATCH_SIZE; i++) service.record(event());
     expect(inserts()).toHaveLength(attempts + 2);
+    for (let i = 0; i < FLUSH_BATCH_SIZE; i++) service.record(event());
+    expect(inserts()).toHaveLength(attempts + 3);
   });
 
   it(`keeps at most ${MAX_BUFFERED_EVENTS} events, dropping the oldest and saying how many`, async () => {
@@ -245,6 +268,32 @@ describe('AuditService', () => {
     // The newest survive, in order.
     expect(written).toEqual(events.slice(total - written.length).map((e) => e.publicKey));
     expect(written[written.length - 1]).toBe(events[total - 1].publicKey);
+  });
+
+  it('drops the oldest events from the failed batch first, which keeps its id', async () => {
+    const { service, dataSource, inserts } = setUp();
+    // A failed write of one event first, so that no early write takes the bigger batch apart.
+    dataSource.answer = () => connectionLost();
+    service.record(event());
+    await service.flush();
+    const failed = Array.from({ length: DROP_CHUNK + 500 }, () => event());
+    for (const e of failed) service.record(e);
+    dataSource.answer = (call) => (keysOf(call).length === 1 ? [] : connectionLost());
+    await service.flush();
+    const failedId = idOf(inserts()[inserts().length - 1]);
+    expect(keysOf(inserts()[inserts().length - 1])).toHaveLength(failed.length);
+    const newer = Array.from({ length: MAX_BUFFERED_EVENTS - failed.length + 1 }, () => event());
+    for (const e of newer) service.record(e);
+    expect(service.pending).toBe(MAX_BUFFERED_EVENTS + 1 - DROP_CHUNK);
+
+    dataSource.answer = () => [];
+    const before = inserts().length;
+    await service.flush();
+    // Had the batch committed, its id still stops the retry; if not, the rest of it is written.
+    const [retry, next] = inserts().slice(before);
+    expect(idOf(retry)).toBe(failedId);
+    expect(keysOf(retry)).toEqual(failed.slice(DROP_CHUNK).map((e) => e.publicKey));
+    expect(keysOf(next)).toEqual(newer.map((e) => e.publicKey));
   });
 
   it('runs one write at a time; a flush during a write waits for it and writes the rest', async () => {
