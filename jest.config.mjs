@@ -28,8 +28,10 @@ export default {
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-      // Each app under test holds a pool; a slow CI disk makes the first database copy slow.
-      testTimeout: 30000,
     },
   ],
+  // For the e2e tests: each app under test holds a pool, and a slow CI disk makes the first
+  // database copy slow. Jest takes testTimeout here only: set in a project, it was ignored and
+  // every test had the default 5 s (seen failing a 7 s test; suites failed under load).
+  testTimeout: 30000,
 };
