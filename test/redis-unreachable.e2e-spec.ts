@@ -1,7 +1,8 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
+import { createServer, Server, Socket } from 'node:net';
 import { ADMIN, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
 import { fail, get } from './support/lockouts';
+import { createTestDatabase, TestDatabase } from './support/test-database';
 
 /**
  * REDIS_URL names a Redis that does not answer at start: Gatehouse starts anyway, serves
@@ -87,4 +88,96 @@ describe('REDIS_URL unreachable at start', () => {
     });
     expect(lingered).toBeLessThan(1000);
   }, 60_000);
+});
+
+/**
+ * A "Redis" that accepts connections and never says a word: what an address that drops packets
+ * looks like once connected, and deterministic (a blackholed address may as well be refused
+ * by the test machine's network). Every wait on it ends only by a timeout.
+ */
+async function silentServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+/** A request that waited for Redis would have waited for its 1 s command timeout. */
+const PROMPT_MS = 800;
+
+async function timed<T>(action: () => PromiseLike<T>): Promise<{ result: T; ms: number }> {
+  const started = performance.now();
+  const result = await action();
+  return { result, ms: performance.now() - started };
+}
+
+describe('REDIS_URL accepting connections but never answering', () => {
+  let silent: Awaited<ReturnType<typeof silentServer>>;
+  let db: TestDatabase;
+  let t: TestApp;
+  let startMs: number;
+  beforeAll(async () => {
+    silent = await silentServer();
+    db = await createTestDatabase();
+    ({ result: t, ms: startMs } = await timed(() =>
+      createTestApp(
+        {
+          REDIS_URL: `redis://127.0.0.1:${silent.port}/5`,
+          TRUST_PROXY: '127.0.0.1,::1',
+          AUTH_LOCKOUT_ATTEMPTS: '3',
+          AUTH_LOCKOUT_DURATION_SECONDS: '60',
+          AUTH_IP_BAN_ATTEMPTS: '100',
+        },
+        db,
+      ),
+    ));
+  }, 30_000);
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+    await silent?.close();
+  });
+
+  it('starts after waiting for Redis at most 1 s, not for every connection to time out', () => {
+    // 1 s for Redis, the rest Nest's own start on a busy machine; ioredis alone would take 4 s
+    // (handshake timeouts) to give up on a silent server and 10 s on a blackholed address.
+    expect(startMs).toBeLessThan(3000);
+  });
+
+  it('answers an authenticated request promptly, rate-limited in memory', async () => {
+    const user = await createApiUser(t, { rateLimit: { requests: 2, windowSeconds: 60 } });
+    const auth = basic(user.publicKey, user.secretKey);
+    for (const expected of [200, 200, 429]) {
+      const { result: response, ms } = await timed(() => get(t, auth, '10.9.1.1'));
+      expect(response.status).toBe(expected);
+      expect(ms).toBeLessThan(PROMPT_MS);
+    }
+  });
+
+  it('answers wrong secrets promptly, counting them in memory until the key is locked', async () => {
+    const user = await createApiUser(t);
+    for (let i = 0; i < 3; i++) {
+      const { result: response, ms } = await timed(() =>
+        get(t, basic(user.publicKey, `wrong-secret-${i}-0123456789`), '10.9.1.2'),
+      );
+      expect(response.status).toBe(401);
+      expect(ms).toBeLessThan(PROMPT_MS);
+    }
+    const { result: response, ms } = await timed(() =>
+      get(t, basic(user.publicKey, user.secretKey), '10.9.1.2'),
+    );
+    expect(response.status).toBe(429);
+    expect(response.headers['smartstore-api-authresultid']).toBe('6');
+    expect(ms).toBeLessThan(PROMPT_MS);
+  });
 });

@@ -1,5 +1,5 @@
 import { Inject, Module, OnApplicationShutdown } from '@nestjs/common';
-import { REDIS, RedisClient } from '../redis/redis.module';
+import { REDIS, RedisClient, START_WAIT_MS } from '../redis/redis.module';
 import { ATTEMPT_STORES, LockoutService } from './lockout.service';
 import type { AttemptStores } from './lockout.service';
 import { LockoutsController } from './lockouts.controller';
@@ -19,7 +19,10 @@ import { RedisAttemptStore } from './redis-attempt-store';
       useFactory: async (redis: RedisClient): Promise<AttemptStores> => {
         if (!redis) return { primary: new MemoryAttemptStore() };
         const primary = new RedisAttemptStore(redis);
-        await primary.listen();
+        // The start waits for Redis at most START_WAIT_MS (RedisModule). A Redis that has not
+        // answered the shared connection by then will not answer this one sooner: not waited
+        // for again (the store looks locks up on every request until it listens).
+        await primary.listen(redis.status === 'ready' ? START_WAIT_MS : 0);
         return { primary, fallback: new MemoryAttemptStore() };
       },
     },

@@ -16,12 +16,25 @@ const CHANNEL = `${REDIS_ABUSE_PREFIX}locked`;
 class FakeSubscriber extends EventEmitter {
   status = 'wait';
   failSubscribe = false;
+  /** When true, connect() answers only once `answerConnect()` is called (a silent Redis). */
+  silent = false;
   channels: string[] = [];
+  private pendingConnect?: () => void;
 
   connect(): Promise<void> {
+    if (this.silent) {
+      this.status = 'connect';
+      return new Promise((resolve) => (this.pendingConnect = resolve));
+    }
     this.status = 'ready';
     this.emit('ready');
     return Promise.resolve();
+  }
+
+  answerConnect(): void {
+    this.status = 'ready';
+    this.emit('ready');
+    this.pendingConnect?.();
   }
 
   subscribe(channel: string): Promise<number> {
@@ -79,14 +92,30 @@ describe('RedisAttemptStore: when it asks Redis about locks', () => {
   it('on every request until it listens; then not while no lock is announced', async () => {
     const { store, subscriber } = setUp();
     expect(store.mayHoldLocks()).toBe(true);
-    await store.listen();
+    await store.listen(1000);
+    expect(subscriber.channels).toEqual([CHANNEL]);
+    expect(store.mayHoldLocks()).toBe(false);
+  });
+
+  it('on every request while its connection hangs, without holding up listen() beyond its wait', async () => {
+    const { store, subscriber } = setUp();
+    subscriber.silent = true;
+    let returned = false;
+    void store.listen(1000).then(() => (returned = true));
+    await jest.advanceTimersByTimeAsync(999);
+    expect(returned).toBe(false);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(returned).toBe(true);
+    expect(store.mayHoldLocks()).toBe(true);
+    subscriber.answerConnect();
+    await settle();
     expect(subscriber.channels).toEqual([CHANNEL]);
     expect(store.mayHoldLocks()).toBe(false);
   });
 
   it('after an announcement, until that lock may have ended', async () => {
     const { store, subscriber } = setUp();
-    await store.listen();
+    await store.listen(1000);
     subscriber.announce(2000);
     subscriber.emit('message', 'some:other:channel', '999999');
     jest.advanceTimersByTime(1999);
@@ -98,7 +127,7 @@ describe('RedisAttemptStore: when it asks Redis about locks', () => {
   it('for as long as any-lock lasts when it starts listening (locks set before it started)', async () => {
     const { store, redis } = setUp();
     redis.anyLockMs = 5000;
-    await store.listen();
+    await store.listen(1000);
     jest.advanceTimersByTime(4999);
     expect(store.mayHoldLocks()).toBe(true);
     jest.advanceTimersByTime(1);
@@ -107,7 +136,7 @@ describe('RedisAttemptStore: when it asks Redis about locks', () => {
 
   it('at once for a lock it set itself, before its own announcement comes back', async () => {
     const { store, redis } = setUp();
-    await store.listen();
+    await store.listen(1000);
     redis.lockSetMs = 900_000;
     const subject = keySubject('key', '192.0.2.1');
     await store.recordFailures([
@@ -120,7 +149,7 @@ describe('RedisAttemptStore: when it asks Redis about locks', () => {
 
   it('on every request while its connection is down; back, after reading what it missed', async () => {
     const { store, subscriber, redis } = setUp();
-    await store.listen();
+    await store.listen(1000);
     subscriber.drop();
     expect(store.mayHoldLocks()).toBe(true);
     subscriber.reconnect();
@@ -139,7 +168,7 @@ describe('RedisAttemptStore: when it asks Redis about locks', () => {
   it('on every request while it cannot subscribe, trying again every second', async () => {
     const { store, subscriber } = setUp();
     subscriber.failSubscribe = true;
-    await store.listen();
+    await store.listen(1000);
     expect(store.mayHoldLocks()).toBe(true);
     await jest.advanceTimersByTimeAsync(1000);
     expect(store.mayHoldLocks()).toBe(true);
@@ -150,7 +179,7 @@ describe('RedisAttemptStore: when it asks Redis about locks', () => {
 
   it('on every request again once closed, and quits its connection', async () => {
     const { store, subscriber } = setUp();
-    await store.listen();
+    await store.listen(1000);
     await store.close();
     expect(subscriber.status).toBe('end');
     expect(store.mayHoldLocks()).toBe(true);

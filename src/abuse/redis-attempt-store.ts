@@ -8,6 +8,7 @@ import type {
   LockSubject,
 } from './attempt-store';
 import { LOCK_ID_PATTERN } from './attempt-store';
+import { settledWithin } from '../redis/redis.module';
 
 /** Every key this store writes starts with this. */
 export const REDIS_ABUSE_PREFIX = 'gatehouse:abuse:';
@@ -98,11 +99,14 @@ export class RedisAttemptStore implements AttemptStore {
   }
 
   /**
-   * Listens to the lock announcements on a connection of its own, and reads how long the
-   * longest current lock may last. Resolves once listening, or once that failed (the store
-   * then looks up every time until it listens).
+   * Starts listening to the lock announcements on a connection of its own, and reading how long
+   * the longest current lock may last. Resolves once listening, once that failed (the store
+   * then looks up every time until it listens), or after `waitMs`, whichever comes first: a
+   * Redis that accepts connections and never answers, or an address that drops packets, would
+   * otherwise hold up the start until ioredis gives up (4 s of handshake timeouts, or its 10 s
+   * connect timeout). Listening goes on meanwhile; until it succeeds, lookups are made.
    */
-  async listen(): Promise<void> {
+  async listen(waitMs: number): Promise<void> {
     const subscriber = this.redis.duplicate({
       lazyConnect: true,
       enableOfflineQueue: true,
@@ -117,14 +121,18 @@ export class RedisAttemptStore implements AttemptStore {
     });
     // The shared connection logs Redis's failures; this one would only repeat them.
     subscriber.on('error', () => undefined);
-    try {
-      await subscriber.connect();
-      await this.catchUp();
-    } catch (error) {
-      this.logger.warn(`Not listening to lock announcements yet: ${String(error)}`);
-    }
+    const first = subscriber.connect().then(
+      () => this.catchUp(),
+      (error: unknown) => {
+        if (this.subscriber === subscriber) {
+          this.logger.warn(`Not listening to lock announcements yet: ${String(error)}`);
+        }
+      },
+    );
     // After every reconnection (ioredis keeps trying): announcements made meanwhile were lost.
-    subscriber.on('ready', () => void this.catchUp());
+    // Registered once the first connection has settled, which catches up itself.
+    void first.finally(() => subscriber.on('ready', () => void this.catchUp()));
+    await settledWithin(first, waitMs);
   }
 
   async close(): Promise<void> {

@@ -9,8 +9,26 @@ import { AppConfig } from '../config/app-config';
 export const REDIS = Symbol('REDIS');
 export type RedisClient = Redis | null;
 
-/** At start, how long to wait for the first connection to Redis before going on without it (ms). */
-const START_WAIT_MS = 1000;
+/**
+ * At start, how long to wait for the first connection to Redis before going on without it (ms).
+ * The lock announcements' connection (`AbuseModule`) is bounded by it too.
+ */
+export const START_WAIT_MS = 1000;
+
+/**
+ * Waits until `promise` settles or `ms` have passed, whichever comes first; never rejects
+ * (the caller handles the promise's failure itself). ioredis's own limits on a connection
+ * (10 s to connect, then a command timeout per handshake command) are far longer than the
+ * start may wait.
+ */
+export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    promise.catch(() => undefined),
+    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
+  ]);
+  clearTimeout(timer);
+}
 
 @Global()
 @Module({
@@ -42,22 +60,22 @@ const START_WAIT_MS = 1000;
         // limits are counted in this instance's memory, and ioredis keeps reconnecting. The
         // start waits for the first connection only briefly, so that a Redis that answers is
         // ready for the first request.
-        const connecting = client.connect().then(
-          () => undefined,
-          (error: Error) => {
-            const { host, port, db } = client.options;
-            logger.warn(
-              `REDIS_URL: Redis at ${host}:${port} (database ${db ?? 0}) does not answer (${error.message}); ` +
-                "starting without it: failed attempts and rate limits are counted in this instance's memory until it answers",
-            );
-          },
-        );
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([
-          connecting,
-          new Promise((resolve) => (timer = setTimeout(resolve, START_WAIT_MS))),
-        ]);
-        clearTimeout(timer);
+        let failure: string | undefined;
+        const connecting = client.connect().catch((error: Error) => {
+          failure = error.message;
+        });
+        await settledWithin(connecting, START_WAIT_MS);
+        // Said at once, not when ioredis gives up on this connection: against a Redis that
+        // accepts connections and stays silent that takes seconds, and 10 s against an
+        // address that drops packets.
+        if (client.status !== 'ready') {
+          const { host, port, db } = client.options;
+          logger.warn(
+            `REDIS_URL: Redis at ${host}:${port} (database ${db ?? 0}) does not answer ` +
+              `(${failure ?? `no answer within ${START_WAIT_MS} ms`}); ` +
+              "starting without it: failed attempts and rate limits are counted in this instance's memory until it answers",
+          );
+        }
         return client;
       },
     },
