@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import Redis from 'ioredis';
 import type { Response } from 'supertest';
 import { REDIS } from '../src/redis/redis.module';
+import { startFreezableProxy } from './support/freezable-proxy';
 import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
@@ -459,7 +460,7 @@ if (!redisUp) {
     expectRateLimit(await b.http.get('/odata/v1').set(as(user)).expect(200), 'rate', 1, 60);
   });
 
-  // Last: the app started here is the newest, whose Passport strategy every app then uses.
+  // These two last: the app each starts is the newest, whose Passport strategy every app then uses.
   it('while Redis is unreachable, an instance keeps limiting in its own memory', async () => {
     const c = await createTestApp({ REDIS_URL }, db);
     try {
@@ -471,6 +472,46 @@ if (!redisUp) {
       expect(await redis.exists(`gatehouse:throttle:rate:${user.id}:60`)).toBe(0);
     } finally {
       await c.close();
+    }
+  });
+
+  it('when Redis stops answering, one request waits for it (1 s); the next are answered at once, counted in memory', async () => {
+    // Connections stay open and nothing comes back: a frozen Redis, or its network gone.
+    const proxy = await startFreezableProxy(REDIS_URL);
+    const c = await createTestApp({ REDIS_URL: proxy.url }, db);
+    const timed = async (path: string, headers: Record<string, string>) => {
+      const started = performance.now();
+      const response = await c.http.get(path).set(headers);
+      return { response, ms: performance.now() - started };
+    };
+    try {
+      const user = await create({ rateLimit: { requests: 3, windowSeconds: 60 } });
+      expectRateLimit(await c.http.get('/odata/v1').set(as(user)).expect(200), 'rate', 2, 60);
+      proxy.freeze();
+      // This one's count fails after its 1 s and is made in memory (a count of its own).
+      const waited = await timed('/odata/v1', as(user));
+      expect(waited.response.status).toBe(200);
+      expect(waited.ms).toBeLessThan(1800);
+      // A request that waited for Redis again would take 1 s.
+      for (const [status, remaining] of [
+        [200, 1],
+        [200, 0],
+        [429, 0],
+      ]) {
+        const { response, ms } = await timed('/odata/v1', as(user));
+        expect(response.status).toBe(status);
+        expectRateLimit(response, 'rate', remaining, 60);
+        expect(ms).toBeLessThan(800);
+      }
+      // Failed attempts are counted in memory at once too.
+      const wrong = await timed('/odata/v1', {
+        Authorization: basic(user.publicKey, 'x'.repeat(32)),
+      });
+      expect(wrong.response.status).toBe(401);
+      expect(wrong.ms).toBeLessThan(800);
+    } finally {
+      await c.close();
+      await proxy.close();
     }
   });
 });

@@ -45,6 +45,16 @@ export async function settledWithin(promise: Promise<unknown>, ms: number): Prom
           enableOfflineQueue: false,
           // A Redis that accepts connections but does not answer must not stall requests.
           commandTimeout: 1000,
+          // ...nor every request after the first: a connection that has left a command without
+          // an answer this long is dropped (ioredis reconnects as after any loss), so Redis is
+          // not ready and the next commands fail at once and are counted in memory. Without it
+          // every command would wait its 1 s for as long as the connection stays open. Shorter
+          // than the command timeout, so that the connection is gone when the waiting command
+          // fails and the same request's next command (the quota after the rate) does not wait.
+          socketTimeout: 900,
+          // A command that was waiting when its connection was dropped has failed at its
+          // timeout and been counted in memory instead; sent again it would count twice.
+          autoResendUnfulfilledCommands: false,
           // How long a disconnect waits for the socket to close before destroying it (default
           // 2 s). ioredis 5 arms that wait on a socket that has already closed too (a
           // disconnect while it waits to reconnect, i.e. while Redis is away), and nothing
