@@ -1,4 +1,4 @@
-import { ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,22 +7,33 @@ import { runOnServer } from './support/test-database';
 /**
  * `.ci/run` stopped by a signal (README, Tests): it stops the step that is running, drops the
  * database it created, and still ends with its totals line, the interrupted test run counted as
- * failed. Run with a stand-in `npm` first on PATH (so that nothing is installed and no test runs
- * again), against the PostgreSQL server the script itself uses; skipped, saying so, when no
- * server answers there through psql.
+ * failed. Run with stand-ins for `npm` (so that nothing is installed and no test runs again)
+ * and `psql` (node-postgres; psql need not be installed), against the suite's own PostgreSQL
+ * server (CI_PG_* and PGPASSWORD), the embedded one or DATABASE_URL's.
  */
 
-const SERVER = 'postgres://postgres@127.0.0.1:5432/postgres';
+const SERVER = process.env.GATEHOUSE_TEST_SERVER_URL!;
 
-const serverAnswers =
-  spawnSync('psql', ['-X', '-At', '-h', '127.0.0.1', '-U', 'postgres', '-d', 'postgres'], {
-    input: 'SELECT 1',
-    timeout: 5000,
-    env: { ...process.env, PGCONNECT_TIMEOUT: '3' },
-  }).status === 0;
-if (!serverAnswers) {
-  console.warn('Skipping test/ci-run.e2e-spec.ts: psql reaches no PostgreSQL at 127.0.0.1:5432');
-}
+/** What `.ci/run` asks of psql: `-c <sql>`, rows printed as `psql -At` prints them. */
+const PSQL_STUB = `#!/usr/bin/env node
+const pg = require(${JSON.stringify(join(process.cwd(), 'node_modules/pg'))});
+const args = process.argv.slice(2);
+const value = (flag) => args[args.indexOf(flag) + 1];
+const client = new pg.Client({
+  host: value('-h'), port: Number(value('-p')), user: value('-U'), database: value('-d'),
+  password: process.env.PGPASSWORD,
+});
+client.connect()
+  .then(() => client.query({ text: value('-c'), rowMode: 'array' }))
+  .then((result) => {
+    for (const row of result.rows ?? []) console.log(row.join('|'));
+    return client.end();
+  })
+  .catch((error) => {
+    console.error('psql: ' + error.message);
+    process.exit(1);
+  });
+`;
 
 /**
  * The stand-in: `npm ci`, `npm run ...` succeed at once; the embedded test run (DATABASE_URL
@@ -78,7 +89,7 @@ async function databaseExists(name: string): Promise<boolean> {
   return rows.length > 0;
 }
 
-(serverAnswers ? describe : describe.skip)('.ci/run stopped by a signal', () => {
+describe('.ci/run stopped by a signal', () => {
   let dir: string;
   let marker: string;
   let run: Run | undefined;
@@ -87,8 +98,13 @@ async function databaseExists(name: string): Promise<boolean> {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'gatehouse-ci-run-test-'));
     marker = join(dir, 'marker');
-    await writeFile(join(dir, 'npm'), NPM_STUB);
-    await chmod(join(dir, 'npm'), 0o755);
+    for (const [name, script] of [
+      ['npm', NPM_STUB],
+      ['psql', PSQL_STUB],
+    ]) {
+      await writeFile(join(dir, name), script);
+      await chmod(join(dir, name), 0o755);
+    }
   });
 
   afterEach(async () => {
@@ -106,12 +122,17 @@ async function databaseExists(name: string): Promise<boolean> {
   });
 
   function start(hang: 'ci' | 'server'): Run {
+    const server = new URL(SERVER);
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       PATH: `${dir}:${process.env.PATH}`,
       CI: 'true',
       STUB_HANG: hang,
       STUB_MARKER: marker,
+      CI_PG_HOST: server.hostname,
+      CI_PG_PORT: server.port || '5432',
+      CI_PG_USER: decodeURIComponent(server.username),
+      PGPASSWORD: decodeURIComponent(server.password),
     };
     delete env.DATABASE_URL;
     // A process group of its own, so that afterEach can stop all of it.
