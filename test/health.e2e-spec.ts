@@ -2,6 +2,7 @@ import pg from 'pg';
 import { HEALTH_TIMEOUT_MS } from '../src/health/database-probe.service';
 import { startFreezableProxy } from './support/freezable-proxy';
 import { adminAuth, createTestApp, TestApp } from './support/test-app';
+import { eventually } from './support/eventually';
 
 describe('GET /health', () => {
   let t: TestApp;
@@ -26,11 +27,11 @@ describe('GET /health', () => {
         t.http.get('/odata/v1/Customers?$top=1').set('Authorization', adminAuth()),
       );
       const settled = Promise.allSettled(waiting.map((request) => request.then()));
-      await expectEventually(async () => {
+      await eventually(async () => {
         const [{ n }] = await t.db.query<{ n: string }>(
           `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
         );
-        return Number(n) >= 10;
+        expect(Number(n)).toBeGreaterThanOrEqual(10);
       });
       // Was 503 "down" after 2 s: SELECT 1 waited for a pooled connection.
       const response = await t.http.get('/health').timeout(HEALTH_TIMEOUT_MS + 3000);
@@ -72,11 +73,3 @@ describe('GET /health when the database stops answering', () => {
     }
   });
 });
-
-async function expectEventually(condition: () => Promise<boolean>): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error('condition not met within 5 s');
-}

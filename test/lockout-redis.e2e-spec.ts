@@ -10,6 +10,7 @@ import { REDIS } from '../src/redis/redis.module';
 import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
 import { fail, get, listLocks } from './support/lockouts';
 import { createTestDatabase, TestDatabase } from './support/test-database';
+import { eventually } from './support/eventually';
 
 /**
  * Locks and bans shared through Redis (`REDIS_URL`): several instances on one database and
@@ -60,18 +61,6 @@ function expectReason(response: request.Response, status: number, id: number) {
     id: String(id),
   });
   if (status === 429) expect(response.headers['retry-after']).toMatch(/^[1-9]\d*$/);
-}
-
-async function eventually(check: () => Promise<void> | void, timeoutMs = 6000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 (available ? describe : describe.skip)('locks and bans shared through Redis', () => {

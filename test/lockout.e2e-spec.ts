@@ -11,6 +11,7 @@ import {
 } from './support/test-app';
 import { fail, get, listLocks } from './support/lockouts';
 import { createTestDatabase, TestDatabase } from './support/test-database';
+import { eventually } from './support/eventually';
 
 /**
  * Invalid attempts, locks (reason 6) and bans (reason 7) with the in-memory store. Client
@@ -52,19 +53,6 @@ function expectRetryAfter(response: request.Response, maxSeconds: number) {
   expect(retryAfter).toBeGreaterThanOrEqual(Math.max(1, maxSeconds - 5));
   expect(retryAfter).toBeLessThanOrEqual(maxSeconds);
   expect(response.headers['www-authenticate']).toBeUndefined();
-}
-
-/** Polls until `check` passes (locks end on their own: no fixed sleeps). */
-async function eventually(check: () => Promise<void>, timeoutMs = 6000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
 }
 
 describe('locks and bans (AUTH_LOCKOUT_ATTEMPTS=3, AUTH_IP_BAN_ATTEMPTS=6)', () => {

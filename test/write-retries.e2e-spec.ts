@@ -3,6 +3,7 @@ import { UsageService } from '../src/usage/usage.service';
 import { FreezableProxy, startFreezableProxy } from './support/freezable-proxy';
 import { basic, createApiUser, createTestApp, TestApp } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
+import { eventually } from './support/eventually';
 
 /**
  * The client's query timeout (15 s in the app) fires while the server still has the statement:
@@ -14,18 +15,6 @@ import { createTestDatabase, TestDatabase } from './support/test-database';
 const QUERY_TIMEOUT_MS = 1000;
 
 type User = Awaited<ReturnType<typeof createApiUser>>;
-
-async function eventually(check: () => Promise<void>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-}
 
 describe('batched writes retried after the client gave up waiting for their answer', () => {
   let db: TestDatabase;
