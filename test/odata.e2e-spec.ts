@@ -1322,6 +1322,28 @@ describe('OData v4 API', () => {
       await get(path).expect(404);
     });
 
+    it('applies If-Match and If-None-Match to a POST, whose target is the entity set', async () => {
+      const create = (header: string, value: string, sku: string) =>
+        t.http
+          .post('/odata/v1/Products')
+          .set('Authorization', writer)
+          .set(header, value)
+          .send({ Name: 'conditional', Sku: sku, Price: 1 });
+      for (const [header, value] of [
+        ['If-Match', '"bogus"'],
+        ['If-None-Match', '*'],
+      ]) {
+        const response = await create(header, value, 'IF-POST-REFUSED').expect(412);
+        expect(response.body.error.code).toBe('PreconditionFailed');
+      }
+      const filter = encodeURIComponent("Sku eq 'IF-POST-REFUSED'");
+      expect((await get(`/odata/v1/Products?$filter=${filter}`).expect(200)).body.value).toEqual(
+        [],
+      );
+      await create('If-Match', '*', 'IF-POST-1').expect(201);
+      await create('If-None-Match', '"bogus"', 'IF-POST-2').expect(201);
+    });
+
     it('answers a write with If-None-Match: * on an existing entity with 412', async () => {
       const created = await post('/odata/v1/Products', {
         Name: 'none-match',

@@ -224,6 +224,16 @@ export class ODataController {
     if (key !== undefined) {
       throw methodNotAllowed(reply, 'POST', 'an entity; POST to its entity set', ENTITY_METHODS);
     }
+    // The entity set is the target, and it always exists: the same rules as for an entity (it
+    // ignored them, found by review: If-Match "x" created the entity).
+    const failing = failingPrecondition(request);
+    if (failing !== undefined) {
+      throw preconditionFailed(
+        failing === 'If-Match'
+          ? 'If-Match: no entity tag matches, as this service has none (* matches the entity set).'
+          : `If-None-Match: * fails, as the entity set ${set.name} exists.`,
+      );
+    }
     const row = await this.odata.create(set, body);
     const location = `${serviceRoot(request)}/${set.name}(${String(row.Id)})`;
     reply
@@ -354,25 +364,13 @@ export class ODataController {
     set: EntitySetModel,
     key: number,
   ): Promise<void> {
-    const ifMatch = request.headers['if-match'];
-    const ifNoneMatch = request.headers['if-none-match'];
-    const failing =
-      ifMatch !== undefined && ifMatch.trim() !== '*'
-        ? 'If-Match'
-        : ifNoneMatch?.trim() === '*'
-          ? 'If-None-Match'
-          : undefined;
+    const failing = failingPrecondition(request);
     if (failing === undefined) return;
     if (!(await this.odata.exists(set, key))) throw notFound(set, key);
-    throw new HttpException(
-      {
-        code: 'PreconditionFailed',
-        message:
-          failing === 'If-Match'
-            ? 'If-Match: no entity tag matches, as this service has none (* matches any entity).'
-            : `If-None-Match: * fails, as ${set.typeName} ${key} exists.`,
-      },
-      HttpStatus.PRECONDITION_FAILED,
+    throw preconditionFailed(
+      failing === 'If-Match'
+        ? 'If-Match: no entity tag matches, as this service has none (* matches any entity).'
+        : `If-None-Match: * fails, as ${set.typeName} ${key} exists.`,
     );
   }
 
@@ -596,4 +594,15 @@ function methodNotAllowed(
 
 function truncate(text: string): string {
   return text.length > 50 ? `${text.slice(0, 50)}…` : text;
+}
+
+/** Which condition of a write fails on a target that exists (see checkPreconditions). */
+function failingPrecondition(request: FastifyRequest): 'If-Match' | 'If-None-Match' | undefined {
+  const ifMatch = request.headers['if-match'];
+  if (ifMatch !== undefined && ifMatch.trim() !== '*') return 'If-Match';
+  return request.headers['if-none-match']?.trim() === '*' ? 'If-None-Match' : undefined;
+}
+
+function preconditionFailed(message: string): HttpException {
+  return new HttpException({ code: 'PreconditionFailed', message }, HttpStatus.PRECONDITION_FAILED);
 }
