@@ -36,6 +36,7 @@ export interface WatchedRead<T> {
  */
 export class DatabaseStatus {
   private isFailing = false;
+  private hasRefused = false;
   private lastError: unknown;
   private failedAt = -Infinity;
   private inFlight = 0;
@@ -46,6 +47,15 @@ export class DatabaseStatus {
 
   get failing(): boolean {
     return this.isFailing;
+  }
+
+  /**
+   * Whether a read has failed (rather than only been slow) since the last one that answered:
+   * the database is down for this instance, not merely slow. The caches answer stale for
+   * slowness only while the change feed listens (see ReadThroughCache).
+   */
+  get refusing(): boolean {
+    return this.hasRefused;
   }
 
   /** What made the database count as failing (for a log line). */
@@ -92,10 +102,12 @@ export class DatabaseStatus {
       (value) => {
         settled();
         this.isFailing = false;
+        this.hasRefused = false;
         this.lastError = undefined;
         return value;
       },
       (error: unknown) => {
+        this.hasRefused = true;
         this.fail(error); // before `settled`, so that this read's own `failing` resolves too
         settled();
         throw error;

@@ -183,6 +183,19 @@ describe('ReadThroughCache', () => {
     expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'new' });
   });
 
+  it('lets an older read, finishing late, leave the entry a newer read kept', async () => {
+    const t = setUp();
+    let finishOld!: (row: Row) => void;
+    const older = t.cache.get('k', () => new Promise<Row>((resolve) => (finishOld = resolve)));
+    t.feed.version++; // a change (or an admin write's nonce) while the older read is out
+    t.answer({ name: 'new' });
+    expect(await t.cache.get('k', t.load('k'))).toEqual({ name: 'new' });
+    finishOld({ name: 'old' });
+    await older;
+    // It deleted the newer entry: a read more, and no stale answer should the database fail.
+    expect(t.cache.peekFresh('k')).toEqual({ name: 'new' });
+  });
+
   it('evicts the least recently used entry beyond its size', async () => {
     const t = setUp({ maxEntries: 2 });
     await t.cache.get('a', t.load('a'));
@@ -376,6 +389,27 @@ describe('ReadThroughCache', () => {
       const timeout = new Error('Query read timeout');
       hung.pending[1].reject(timeout);
       await expect(unknown).rejects.toBe(timeout);
+    });
+
+    it('answers nothing stale for slowness alone while the feed is not listening', async () => {
+      // A change made while the LISTEN connection is away is not heard: only a read that
+      // fails (the database down) may let the entry answer (found by review: a key disabled
+      // meanwhile was accepted).
+      const { t, hung } = await expired();
+      t.feed.listening = false;
+      t.feed.version++;
+      const answer = t.cache.get('k', hung.load('k'));
+      await jest.advanceTimersByTimeAsync(SLOW_READ_MS * 4);
+      expect(await settled(answer)).toBe(false);
+      hung.pending[0].resolve({ name: 'disabled' });
+      expect(await answer).toEqual({ name: 'disabled' });
+      expect(t.stale).toHaveLength(0);
+      // Its failure still does (the database down: the stale-while-down rule).
+      t.advance(1000);
+      const failing = t.cache.get('k', hung.load('k'));
+      hung.pending[1].reject(new Error('connection refused'));
+      expect(await failing).toEqual({ name: 'disabled' });
+      expect(t.stale).toHaveLength(1);
     });
 
     it('never answers an entry invalidated while its read was out, not even stale', async () => {

@@ -92,12 +92,18 @@ export class ReadThroughCache<V extends object> {
     const entry = this.entries.get(key);
     if (entry && this.isFresh(entry, now)) return Promise.resolve(entry.value);
     if (!entry || !this.mayAnswerStale(entry, now)) return this.share(key, load, now).result;
+    if (!this.feed.listening && !this.database.refusing) {
+      // Nothing cached is trusted while the feed is down: a revocation made meanwhile was not
+      // heard. Only reads that fail (the database down) let the entry answer; a slow one did
+      // (found by review: a disabled key accepted while the LISTEN connection was away).
+      return this.readOrStale(key, this.share(key, load, now), { whenSlow: false });
+    }
     if (!this.database.mayRead()) {
       // Failing, and another read is finding out whether it is back, or one did a moment ago.
       this.options.onStale?.(this.database.error);
       return Promise.resolve(entry.value);
     }
-    return this.readOrStale(key, this.share(key, load, now));
+    return this.readOrStale(key, this.share(key, load, now), { whenSlow: true });
   }
 
   /**
@@ -147,29 +153,39 @@ export class ReadThroughCache<V extends object> {
 
   /** Keeps what a read that started at `loadedAt`, at feed `version`, found for `key`. */
   private keep(key: string, value: V | null, version: number, loadedAt: number): V | null {
+    // A notification during the read may be about this very row: keep nothing then, and touch
+    // nothing either. The notification dropped what was cached; an entry there now was kept by
+    // a read that started after it (one read per key and version), and deleting it cost a read
+    // and, were the database to fail next, the stale answer (found by review).
+    if (this.feed.version !== version) return value;
     if (value === null) this.entries.delete(key);
-    // A notification during the read may be about this very row: keep nothing then.
-    else if (this.feed.version === version) {
+    else {
       const ttlMs = this.options.ttlMs * (1 - TTL_JITTER * this.random());
       this.entries.set(key, { value, loadedAt, freshUntil: loadedAt + ttlMs });
-    } else this.entries.delete(key);
+    }
     return value;
   }
 
   /**
-   * What `read` finds, unless it fails or the database is found failing first: then the entry
-   * cached for `key`, if there still is one to answer stale (it may have been invalidated
-   * meanwhile); otherwise the read's own outcome, however long it takes.
+   * What `read` finds, unless it fails (or, `whenSlow`, the database is found failing) first:
+   * then the entry cached for `key`, if there still is one to answer stale (it may have been
+   * invalidated meanwhile); otherwise the read's own outcome, however long it takes.
    */
-  private async readOrStale(key: string, read: Read<V>): Promise<V | null> {
-    const first = await Promise.race<FirstOutcome<V>>([
-      read.result.then(
-        (value) => ({ value }),
-        (error: unknown) => ({ error }),
-      ),
-      read.failing.then(() => ({ failing: true as const })),
-    ]);
+  private async readOrStale(
+    key: string,
+    read: Read<V>,
+    { whenSlow }: { whenSlow: boolean },
+  ): Promise<V | null> {
+    const outcome = read.result.then(
+      (value): FirstOutcome<V> => ({ value }),
+      (error: unknown): FirstOutcome<V> => ({ error }),
+    );
+    const first = whenSlow
+      ? await Promise.race([outcome, read.failing.then(() => ({ failing: true as const }))])
+      : await outcome;
     if ('value' in first) return first.value;
+    // The feed lost while the read was slow: as above, only a failure lets the entry answer.
+    if ('failing' in first && !this.feed.listening && !this.database.refusing) return read.result;
     const entry = this.entries.get(key);
     if (!entry || !this.mayAnswerStale(entry, this.now())) {
       if ('error' in first) throw first.error;
