@@ -186,6 +186,10 @@ describe('.ci/run stopped by a signal', () => {
     expect(await exitCode(run)).toBe(143);
     expect(lastLine(run)).toBe('5 passed, 1 failed');
     expect(await databaseExists(stub.database!)).toBe(false);
+    // It prints the test run's DATABASE_URL: the password stays in PGPASSWORD (the embedded
+    // server has one; a trust-authentication server, none to leak).
+    const password = decodeURIComponent(new URL(SERVER).password);
+    expect(password === '' || !run.stdout().includes(password)).toBe(true);
     expect(isAlive(stub.pid)).toBe(false);
   }, 40_000);
 
