@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { RunWatchdog, WatchdogNotice } from './support/run-watchdog';
-import { runOnServer, urlForDatabase } from './support/test-database';
+import { runOnServer, runPrefix, urlForDatabase } from './support/test-database';
 
 /**
  * The watchdog global-setup.ts starts (test/support/run-watchdog-process.mjs): when the Jest process
@@ -136,4 +136,21 @@ describe('the e2e run watchdog (test/support/run-watchdog-process.mjs)', () => {
       await rm(dataDir, { recursive: true, force: true });
     }
   }, 20_000);
+});
+
+describe("a run's database names (runPrefix)", () => {
+  it('keep the process id however long the database name, so no run drops another run', () => {
+    const url = 'postgres://postgres@127.0.0.1:5432/gatehouse_integration_tests_main_branch';
+    const prefixes = [12345, 12999, 12].map((pid) => runPrefix(url, pid));
+    expect(prefixes).toEqual([
+      'gatehouse_integration_tests_main_gh12345',
+      'gatehouse_integration_tests_main_gh12999',
+      'gatehouse_integration_tests_main_br_gh12',
+    ]);
+    // Teardown and the watchdog drop the names that start with a prefix and "_".
+    for (const prefix of prefixes) {
+      const others = prefixes.filter((other) => other !== prefix);
+      expect(others.filter((other) => `${other}_x`.startsWith(`${prefix}_`))).toEqual([]);
+    }
+  });
 });

@@ -35,10 +35,16 @@ export async function runOnServer<T extends pg.QueryResultRow>(
   }
 }
 
-/** Names of this run's databases start with this, so teardown finds every one of them. */
+/**
+ * Names of this run's databases start with this and `_`, so teardown (and the watchdog) finds
+ * every one of them and none of another run's. At most 40 characters, the rest of the 63 left
+ * for suffixes: the database's name is cut, never the process id (a long DATABASE_URL name cut
+ * it off, and every run on that database had the same prefix; found by review).
+ */
 export function runPrefix(serverUrl: string, pid: number): string {
   const base = new URL(serverUrl).pathname.slice(1).replace(/[^a-z0-9_]/gi, '_') || 'postgres';
-  return `${base}_gh${pid}`.toLowerCase().slice(0, 40);
+  const run = `_gh${pid}`;
+  return `${base.slice(0, 40 - run.length)}${run}`.toLowerCase();
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
