@@ -514,4 +514,33 @@ if (!redisUp) {
       await proxy.close();
     }
   });
+
+  it('a connection Redis closed with a command outstanding: the new connection is not dropped', async () => {
+    const c = await createTestApp({ REDIS_URL }, db);
+    const client = c.app.get<Redis>(REDIS);
+    try {
+      const id = await client.client('ID');
+      const ready = new Promise((resolve) => client.once('ready', resolve));
+      const closes: number[] = [];
+      client.on('close', () => closes.push(Date.now()));
+      // Outstanding when its connection goes: arms ioredis's socket timeout (900 ms).
+      client.blpop('gatehouse:test:nothing', 0.5).catch(() => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await redis.client('KILL', 'ID', String(id));
+      await ready;
+      const failures: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        await client.incr('gatehouse:test:counter').catch((error: Error) => {
+          failures.push(error.message);
+        });
+      }
+      // The stale timer destroyed the new connection ~900 ms after the old one's command.
+      expect(failures).toEqual([]);
+      expect(closes).toHaveLength(1);
+    } finally {
+      await redis.del('gatehouse:test:counter');
+      await c.close();
+    }
+  });
 });

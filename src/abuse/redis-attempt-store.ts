@@ -8,7 +8,7 @@ import type {
   LockSubject,
 } from './attempt-store';
 import { LOCK_ID_PATTERN } from './attempt-store';
-import { settledWithin } from '../redis/redis.module';
+import { clearSocketTimeoutOnClose, settledWithin } from '../redis/redis.module';
 
 /** Every key this store writes starts with this. */
 export const REDIS_ABUSE_PREFIX = 'gatehouse:abuse:';
@@ -113,6 +113,7 @@ export class RedisAttemptStore implements AttemptStore {
       connectionName: ANNOUNCEMENTS_CONNECTION_NAME,
     });
     this.subscriber = subscriber;
+    clearSocketTimeoutOnClose(subscriber);
     subscriber.on('message', (channel: string, message: string) => {
       if (channel === this.channel) this.mayLast(Number(message));
     });

@@ -30,6 +30,21 @@ export async function settledWithin(promise: Promise<unknown>, ms: number): Prom
   clearTimeout(timer);
 }
 
+/**
+ * ioredis 5.9.2 leaves its `socketTimeout` timer armed when the connection closes with a command
+ * outstanding, and when it fires it destroys whatever connection the client has by then: the new,
+ * healthy one made since (found by review: a connection killed by Redis was replaced within 60 ms
+ * and dropped again 800 ms later, failing a command). Cleared at each close; the timer is
+ * ioredis's own field, so this is tied to the pinned version (package.json).
+ */
+export function clearSocketTimeoutOnClose(client: Redis): void {
+  const internals = client as unknown as { socketTimeoutTimer?: NodeJS.Timeout };
+  client.on('close', () => {
+    clearTimeout(internals.socketTimeoutTimer);
+    internals.socketTimeoutTimer = undefined;
+  });
+}
+
 @Global()
 @Module({
   providers: [
@@ -66,6 +81,7 @@ export async function settledWithin(promise: Promise<unknown>, ms: number): Prom
         });
         const logger = new Logger('Redis');
         client.on('error', (error: Error) => logger.warn(error.message));
+        clearSocketTimeoutOnClose(client);
         // Gatehouse starts whether Redis answers or not: while it does not, locks and rate
         // limits are counted in this instance's memory, and ioredis keeps reconnecting. The
         // start waits for the first connection only briefly, so that a Redis that answers is
