@@ -8,6 +8,7 @@ import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
 import { EmbeddedPostgres } from './database/embedded-postgres';
+import { settledWithin } from './common/settled-within';
 import { seedDemoData } from './shop/demo-data';
 import { APP_OPTIONS, configureApp, createHttpAdapter } from './app.setup';
 
@@ -19,17 +20,6 @@ const logger = new Logger('Gatehouse');
  * signal is ignored (see stop). Above the client's 15 s query time limit.
  */
 const CLOSE_DEADLINE_MS = 20_000;
-
-/** `promise`, or false when it has not settled within `ms`. */
-async function within(ms: number, promise: Promise<unknown>): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<false>((resolve) => (timer = setTimeout(resolve, ms, false)));
-  try {
-    return await Promise.race([promise.then(() => true), deadline]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -77,7 +67,10 @@ async function main(): Promise<void> {
       await app?.close();
     };
     try {
-      if (!(await within(CLOSE_DEADLINE_MS, closing()))) {
+      const closingApp = closing();
+      // Its own error, if it failed in time, goes to the catch below.
+      if (await settledWithin(closingApp, CLOSE_DEADLINE_MS)) await closingApp;
+      else {
         logger.error(
           `Still closing after ${CLOSE_DEADLINE_MS / 1000} s (is the database answering?); exiting without waiting`,
         );

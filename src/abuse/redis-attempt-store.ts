@@ -8,7 +8,8 @@ import type {
   LockSubject,
 } from './attempt-store';
 import { LOCK_ID_PATTERN } from './attempt-store';
-import { clearSocketTimeoutOnClose, settledWithin } from '../redis/redis.module';
+import { settledWithin } from '../common/settled-within';
+import { clearSocketTimeoutOnClose } from '../redis/redis.module';
 
 /** Every key this store writes starts with this. */
 export const REDIS_ABUSE_PREFIX = 'gatehouse:abuse:';

@@ -1,5 +1,6 @@
 import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
+import { settledWithin } from '../common/settled-within';
 import { AppConfig } from '../config/app-config';
 
 /**
@@ -37,16 +38,11 @@ export class DatabaseProbe implements OnApplicationShutdown {
   }
 
   private async ask(): Promise<boolean> {
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<false>((resolve) => {
-      timer = setTimeout(resolve, HEALTH_TIMEOUT_MS, false);
-    });
     const answered = this.selectOne().then(
       () => true,
       () => false,
     );
-    const up = await Promise.race([answered, timedOut]);
-    clearTimeout(timer);
+    const up = (await settledWithin(answered, HEALTH_TIMEOUT_MS)) && (await answered);
     if (!up) this.drop();
     return up;
   }

@@ -1,5 +1,6 @@
 import { Global, Inject, Logger, Module, OnApplicationShutdown } from '@nestjs/common';
 import Redis from 'ioredis';
+import { settledWithin } from '../common/settled-within';
 import { AppConfig } from '../config/app-config';
 
 /**
@@ -14,21 +15,6 @@ export type RedisClient = Redis | null;
  * The lock announcements' connection (`AbuseModule`) is bounded by it too.
  */
 export const START_WAIT_MS = 1000;
-
-/**
- * Waits until `promise` settles or `ms` have passed, whichever comes first; never rejects
- * (the caller handles the promise's failure itself). ioredis's own limits on a connection
- * (10 s to connect, then a command timeout per handshake command) are far longer than the
- * start may wait.
- */
-export async function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    promise.catch(() => undefined),
-    new Promise((resolve) => (timer = setTimeout(resolve, ms))),
-  ]);
-  clearTimeout(timer);
-}
 
 /**
  * ioredis 5.9.2 leaves its `socketTimeout` timer armed when the connection closes with a command
