@@ -90,6 +90,24 @@ async function tempDataDir(): Promise<{ dataDir: string; release: () => Promise<
   };
 }
 
+/**
+ * A new, empty database on the suite's server (not a copy of the migrated template), as a user
+ * gives one to DATABASE_URL; named with the run's prefix, so the teardown finds it too.
+ */
+async function emptyServerDatabase(
+  label: string,
+): Promise<{ url: string; drop: () => Promise<void> }> {
+  const server = process.env.GATEHOUSE_TEST_SERVER_URL!;
+  const name = `${process.env.GATEHOUSE_TEST_PREFIX}_${label}_${process.pid}`;
+  await runOnServer(server, `CREATE DATABASE "${name}"`);
+  return {
+    url: urlForDatabase(server, name),
+    drop: async () => {
+      await runOnServer(server, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    },
+  };
+}
+
 /** main on the database at `url`, with the e2e admin and no timed flush; healthy on return. */
 async function startOnDatabase(url: string): Promise<{ port: number; started: Started }> {
   const port = await freePort();
@@ -177,10 +195,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
   }, 120_000);
 
   it('seeds the demo data into a new database given by DATABASE_URL, as into a new embedded one', async () => {
-    const server = process.env.GATEHOUSE_TEST_SERVER_URL!;
-    const name = `${process.env.GATEHOUSE_TEST_PREFIX}_new_${process.pid}`;
-    await runOnServer(server, `CREATE DATABASE "${name}"`);
-    const url = urlForDatabase(server, name);
+    const { url, drop } = await emptyServerDatabase('new');
     try {
       const port = await freePort();
       const started = startMain({ DATABASE_URL: url, PORT: String(port) });
@@ -190,15 +205,12 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
       started.child.kill('SIGTERM');
       expect(await started.exited).toBe(0);
     } finally {
-      await runOnServer(server, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await drop();
     }
   }, 60_000);
 
   it('seeds a database whose first start stopped after migrating; never one whose demo rows were deleted', async () => {
-    const server = process.env.GATEHOUSE_TEST_SERVER_URL!;
-    const name = `${process.env.GATEHOUSE_TEST_PREFIX}_stopped_${process.pid}`;
-    await runOnServer(server, `CREATE DATABASE "${name}"`);
-    const url = urlForDatabase(server, name);
+    const { url, drop } = await emptyServerDatabase('stopped');
     const customers = async () =>
       Number((await runOnServer<{ n: string }>(url, 'SELECT count(*) AS n FROM customers'))[0].n);
     try {
@@ -220,7 +232,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
       second.started.child.kill('SIGTERM');
       expect(await second.started.exited).toBe(0);
     } finally {
-      await runOnServer(server, `DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await drop();
     }
   }, 90_000);
 
