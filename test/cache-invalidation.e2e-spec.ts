@@ -1,7 +1,15 @@
+import http from 'node:http';
 import pg from 'pg';
 import type { Response } from 'supertest';
 import { ChangeFeed } from '../src/change-feed/change-feed.service';
-import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
+import {
+  adminAuth,
+  basic,
+  createApiUser,
+  createTestApp,
+  disableApiUser,
+  TestApp,
+} from './support/test-app';
 
 /**
  * Two instances on one database, both caching credentials and settings. Every change made
@@ -163,6 +171,103 @@ describe('cache invalidation across instances', () => {
       response = await b.http.get('/odata/v1').set('Authorization', user.auth);
     } while (response.status === 200 && Date.now() < deadline);
     expectDenial(response, '5', 'UserDisabled');
+  });
+
+  /**
+   * A client on a keep-alive connection sends the same header with every request, and each
+   * connection remembers the header it last had recognised (CredentialsService.recognise).
+   * Every change must still apply to its next request there. `b` listens; one socket carries
+   * every request of a test, which the test checks at its end.
+   */
+  describe('on one keep-alive connection', () => {
+    let url: string;
+    let agent: http.Agent;
+    let sockets: Set<unknown>;
+    beforeAll(async () => {
+      await b.app.listen(0, '127.0.0.1');
+      url = await b.app.getUrl();
+    });
+    beforeEach(() => {
+      agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      sockets = new Set();
+    });
+    afterEach(() => {
+      expect(sockets.size).toBe(1);
+      agent.destroy();
+    });
+
+    function get(authorization: string): Promise<{ status: number; reason?: string }> {
+      return new Promise((resolve, reject) => {
+        const request = http.get(`${url}/odata/v1`, { agent, headers: { authorization } });
+        request.on('response', (response) => {
+          sockets.add(response.socket);
+          response.resume();
+          response.on('end', () =>
+            resolve({
+              status: response.statusCode ?? 0,
+              reason: response.headers['smartstore-api-authresultid'] as string | undefined,
+            }),
+          );
+        });
+        request.on('error', reject);
+      });
+    }
+
+    /** Three 200s: the full check, the digest's recognition, then the connection's. */
+    async function recognisedOnConnection(auth: string) {
+      for (let i = 0; i < 3; i++) expect(await get(auth)).toEqual({ status: 200 });
+    }
+
+    it('disabling, enabling, rotating, changing roles and deleting apply to the next request', async () => {
+      const user = await cachedUser({ roles: ['read'] });
+      await recognisedOnConnection(user.auth);
+      await patchUser(user.id, { enabled: false });
+      expect(await get(user.auth)).toEqual({ status: 401, reason: '5' });
+      await patchUser(user.id, { enabled: true });
+      await recognisedOnConnection(user.auth);
+      await patchUser(user.id, { roles: ['write'] });
+      expect(await get(user.auth)).toEqual({ status: 403 });
+      await patchUser(user.id, { roles: ['read'] });
+      await recognisedOnConnection(user.auth);
+      const rotated = await a.http
+        .post(`/admin/api-users/${user.id}/secret`)
+        .set('Authorization', adminAuth())
+        .expect(200);
+      expect(await get(user.auth)).toEqual({ status: 401, reason: '3' });
+      const newAuth = basic(user.publicKey, rotated.body.secretKey);
+      await recognisedOnConnection(newAuth);
+      await a.http
+        .delete(`/admin/api-users/${user.id}`)
+        .set('Authorization', adminAuth())
+        .expect(204);
+      expect(await get(newAuth)).toEqual({ status: 401, reason: '4' });
+    });
+
+    it("answers each client's header as its own when clients share the connection", async () => {
+      const user = await cachedUser();
+      const other = await cachedUser();
+      await recognisedOnConnection(user.auth);
+      // The same length as the remembered header, one secret character different.
+      const last = user.secretKey.slice(-1);
+      const wrong = basic(user.publicKey, user.secretKey.slice(0, -1) + (last === 'a' ? 'b' : 'a'));
+      expect(wrong).toHaveLength(user.auth.length);
+      expect(await get(wrong)).toEqual({ status: 401, reason: '3' });
+      await disableApiUser(a, other.id);
+      expect(await get(other.auth)).toEqual({ status: 401, reason: '5' });
+      expect(await get(user.auth)).toEqual({ status: 200 });
+    });
+
+    it('switching the API off applies to the next request', async () => {
+      const user = await cachedUser();
+      await recognisedOnConnection(user.auth);
+      await patchSettings({ apiEnabled: false });
+      try {
+        expect(await get(user.auth)).toEqual({ status: 401, reason: '0' });
+      } finally {
+        await patchSettings({ apiEnabled: true });
+      }
+      expect(await get(user.auth)).toEqual({ status: 200 });
+    });
   });
 
   /**

@@ -272,5 +272,72 @@ describe('CredentialsService', () => {
       expect(service.admitRecognised(user)).toBe(user);
       expect(touched).toEqual([enabledUser.id, enabledUser.id]);
     });
+
+    describe('on a keep-alive connection (the header it sent before, without the digest)', () => {
+      const OTHER_SECRET = SECRET.replace('right', 'wrong'); // the same length
+      const OTHER = `Basic ${Buffer.from(`known-public-key:${OTHER_SECRET}`).toString('base64')}`;
+      const onConnection = (socket: object, authorization = HEADER) => ({
+        headers: { authorization },
+        socket,
+      });
+
+      it('recognises the repeat even once the digest table has forgotten it', async () => {
+        const t = setUp(enabledUser);
+        const socket = {};
+        const verified = await t.service.verify('known-public-key', SECRET, HEADER);
+        expect(t.service.recognise(onConnection(socket))).toBe(verified);
+        // maxEntries is 100: 100 other verified headers push this one out of the digest table.
+        for (let i = 0; i < 100; i++) {
+          await t.service.verify('known-public-key', SECRET, `${HEADER} ${i}`);
+        }
+        expect(t.service.recognise(onConnection({}))).toBeUndefined();
+        expect(t.service.recognise(onConnection(socket))).toBe(verified);
+      });
+
+      it('does not take another header of the same length for it', async () => {
+        const t = setUp(enabledUser);
+        const socket = {};
+        await t.service.verify('known-public-key', SECRET, HEADER);
+        expect(t.service.recognise(onConnection(socket))).toBeDefined();
+        expect(OTHER).toHaveLength(HEADER.length);
+        expect(t.service.recognise(onConnection(socket, OTHER))).toBeUndefined();
+        expect(t.service.recognise(onConnection(socket, HEADER.toLowerCase()))).toBeUndefined();
+      });
+
+      it("recognises each client's header on a connection shared by several (a proxy)", async () => {
+        const other = { ...enabledUser, id: 'other-id', publicKey: 'other-public-key' };
+        const t = setUp(enabledUser);
+        const otherHeader = `Basic ${Buffer.from(`other-public-key:${SECRET}`).toString('base64')}`;
+        const first = await t.service.verify('known-public-key', SECRET, HEADER);
+        t.answer(other);
+        const second = await t.service.verify('other-public-key', SECRET, otherHeader);
+        const socket = {};
+        for (let round = 0; round < 2; round++) {
+          expect(t.service.recognise(onConnection(socket))).toBe(first);
+          expect(t.service.recognise(onConnection(socket, otherHeader))).toBe(second);
+        }
+      });
+
+      it('stops recognising it once the user changes, then gives the new row, not the old', async () => {
+        const t = setUp(enabledUser);
+        const socket = {};
+        await t.service.verify('known-public-key', SECRET, HEADER);
+        expect(t.service.recognise(onConnection(socket))?.roles).toEqual(['read']);
+        t.answer({ ...enabledUser, roles: ['write'] });
+        t.feed.announce({ table: 'api_users', keys: ['known-public-key'] });
+        expect(t.service.recognise(onConnection(socket))).toBeUndefined();
+        await t.service.verify('known-public-key', SECRET, HEADER);
+        expect(t.service.recognise(onConnection(socket))?.roles).toEqual(['write']);
+      });
+
+      it('does not recognise it while the change feed is down', async () => {
+        const t = setUp(enabledUser);
+        const socket = {};
+        await t.service.verify('known-public-key', SECRET, HEADER);
+        expect(t.service.recognise(onConnection(socket))).toBeDefined();
+        t.feed.listening = false;
+        expect(t.service.recognise(onConnection(socket))).toBeUndefined();
+      });
+    });
   });
 });

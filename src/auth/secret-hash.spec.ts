@@ -125,6 +125,9 @@ describe('constantTimeEqual', () => {
     ['abc', 'abd', false],
     ['abc', 'xbc', false],
     ['abc', 'ab', false],
+    ['ab', 'abc', false],
+    ['a', '', false],
+    ['', 'a', false],
     ['', '', true],
     ['é', 'e', false],
   ])('%j vs %j: %s', (a, b, equal) => {

@@ -34,12 +34,16 @@ export function verifySecret(secret: string, stored: string): boolean {
 export const UNMATCHABLE_SECRET_HASH = hashSecret(randomBytes(32).toString('hex'));
 
 /**
- * Equal-length strings compared in time that does not depend on where they differ (the
- * string counterpart of `timingSafeEqual`, for digests that are cheaper to keep as strings).
+ * Whether `presented` equals `expected`, in time that depends only on `presented`'s length: not
+ * on where they differ, nor on `expected`'s length, which a client may not learn either (the
+ * string counterpart of `timingSafeEqual`, for values cheaper to keep as strings). Beyond
+ * `expected`'s end `charCodeAt` gives NaN, which `^` treats as 0; the lengths' difference is
+ * already counted.
  */
-export function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let difference = 0;
-  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+export function constantTimeEqual(expected: string, presented: string): boolean {
+  let difference = expected.length ^ presented.length;
+  for (let i = 0; i < presented.length; i++) {
+    difference |= expected.charCodeAt(i) ^ presented.charCodeAt(i);
+  }
   return difference === 0;
 }
