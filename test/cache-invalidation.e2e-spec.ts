@@ -175,7 +175,7 @@ describe('cache invalidation across instances', () => {
 
   /**
    * A client on a keep-alive connection sends the same header with every request, and each
-   * connection remembers the header it last had recognised (CredentialsService.recognise).
+   * connection remembers the header first recognised on it (CredentialsService.recognise).
    * Every change must still apply to its next request there. `b` listens; one socket carries
    * every request of a test, which the test checks at its end.
    */

@@ -35,13 +35,16 @@ export interface RecognisableRequest extends WithHeaders {
   socket?: object;
 }
 
-/** The header a connection last had recognised by its digest, and that digest's entry. */
+/**
+ * The header first recognised on a connection, and its entry; null once the connection sent
+ * another header (see `currentVerifiedHeader`).
+ */
 interface ConnectionHeader {
   header: string;
   entry: VerifiedHeader;
 }
 const CONNECTION_HEADER = Symbol('gatehouse.connectionHeader');
-type Connection = object & { [CONNECTION_HEADER]?: ConnectionHeader };
+type Connection = object & { [CONNECTION_HEADER]?: ConnectionHeader | null };
 
 /**
  * Checks a public key and secret against the stored API users (reasons 4, 5, 3 in order).
@@ -203,30 +206,31 @@ export class CredentialsService {
 
   /**
    * The request's entry in `verifiedHeaders`, if its row is the fresh one. A client on a
-   * keep-alive connection sends the same header with every request, so each connection keeps
-   * the last header it had recognised: the next request on it that sends exactly that header
+   * keep-alive connection sends the same header with every request, so a connection remembers
+   * the header first recognised on it: the next request on it that sends exactly that header
    * (compared in constant time) skips the digest and the lookup, which were most of what a
-   * repeat request's authentication still cost (README, Performance). Another header on the
-   * connection (a proxy's connection carries many clients') takes the digest path, as does a
-   * header whose row was replaced. The header is held until its connection closes or
-   * recognises another one, as the request in flight holds it; it is never written anywhere.
+   * repeat request's authentication still cost (README, Performance). A connection that sends
+   * another header (a proxy's carries many clients', a load test's may rotate keys) remembers
+   * none from then on, so that it does not pay for a comparison that fails on every request; it
+   * takes the digest path, as a header whose row was replaced does. The header is held by its
+   * connection only, until the connection closes; it is never written anywhere.
    */
   private currentVerifiedHeader(request: RecognisableRequest): VerifiedHeader | undefined {
     const header = request.headers.authorization;
     const connection = request.socket as Connection | undefined;
-    const last = connection?.[CONNECTION_HEADER];
-    if (
-      last !== undefined &&
-      typeof header === 'string' &&
-      constantTimeEqual(last.header, header) &&
-      this.isCurrent(last.entry)
-    ) {
-      return last.entry;
-    }
+    const remembered = connection?.[CONNECTION_HEADER];
+    const repeat =
+      remembered && typeof header === 'string' && constantTimeEqual(remembered.header, header)
+        ? remembered
+        : undefined;
+    if (repeat && this.isCurrent(repeat.entry)) return repeat.entry;
+    if (remembered && !repeat) connection[CONNECTION_HEADER] = null;
     const digest = this.headerDigest(header);
     const entry = digest === undefined ? undefined : this.verifiedHeaders.get(digest);
     if (!entry || !this.isCurrent(entry)) return undefined;
-    if (connection && typeof header === 'string') {
+    if (repeat) {
+      repeat.entry = entry; // the same header, verified again against the user's newer row
+    } else if (remembered === undefined && connection && typeof header === 'string') {
       connection[CONNECTION_HEADER] = { header, entry };
     }
     return entry;
