@@ -213,7 +213,7 @@ export class CredentialsService {
    * another header (a proxy's carries many clients', a load test's may rotate keys) remembers
    * none from then on, so that it does not pay for a comparison that fails on every request; it
    * takes the digest path, as a header whose row was replaced does. The header is held by its
-   * connection only, until the connection closes; it is never written anywhere.
+   * connection only, until the connection closes or sends another; it is never written anywhere.
    */
   private currentVerifiedHeader(request: RecognisableRequest): VerifiedHeader | undefined {
     const header = request.headers.authorization;

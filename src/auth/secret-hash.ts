@@ -36,14 +36,14 @@ export const UNMATCHABLE_SECRET_HASH = hashSecret(randomBytes(32).toString('hex'
 /**
  * Whether `presented` equals `expected`, in time that depends only on `presented`'s length: not
  * on where they differ, nor on `expected`'s length, which a client may not learn either (the
- * string counterpart of `timingSafeEqual`, for values cheaper to keep as strings). Beyond
- * `expected`'s end `charCodeAt` gives NaN, which `^` treats as 0; the lengths' difference is
- * already counted.
+ * string counterpart of `timingSafeEqual`, for values cheaper to keep as strings). Of different
+ * lengths, `presented` is compared with itself: the same work, the difference already counted.
  */
 export function constantTimeEqual(expected: string, presented: string): boolean {
   let difference = expected.length ^ presented.length;
+  const against = difference === 0 ? expected : presented;
   for (let i = 0; i < presented.length; i++) {
-    difference |= expected.charCodeAt(i) ^ presented.charCodeAt(i);
+    difference |= against.charCodeAt(i) ^ presented.charCodeAt(i);
   }
   return difference === 0;
 }
