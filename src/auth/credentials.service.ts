@@ -217,12 +217,12 @@ export class CredentialsService {
    */
   private currentVerifiedHeader(request: RecognisableRequest): VerifiedHeader | undefined {
     const header = request.headers.authorization;
+    // Absent or repeated: never verified, so neither remembered nor in the digest table.
+    if (typeof header !== 'string') return undefined;
     const connection = request.socket as Connection | undefined;
     const remembered = connection?.[CONNECTION_HEADER];
     const repeat =
-      remembered && typeof header === 'string' && constantTimeEqual(remembered.header, header)
-        ? remembered
-        : undefined;
+      remembered && constantTimeEqual(remembered.header, header) ? remembered : undefined;
     if (repeat && this.isCurrent(repeat.entry)) return repeat.entry;
     if (remembered && !repeat) connection[CONNECTION_HEADER] = null;
     const digest = this.headerDigest(header);
@@ -230,7 +230,7 @@ export class CredentialsService {
     if (!entry || !this.isCurrent(entry)) return undefined;
     if (repeat) {
       repeat.entry = entry; // the same header, verified again against the user's newer row
-    } else if (remembered === undefined && connection && typeof header === 'string') {
+    } else if (remembered === undefined && connection) {
       connection[CONNECTION_HEADER] = { header, entry };
     }
     return entry;
