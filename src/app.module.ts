@@ -13,6 +13,7 @@ import { HealthModule } from './health/health.module';
 import { ODataModule } from './odata/odata.module';
 import { RateLimitModule } from './rate-limit/rate-limit.module';
 import { RedisModule } from './redis/redis.module';
+import { RequestBodyModule } from './request-body/request-body.module';
 import { SettingsModule } from './settings/settings.module';
 
 @Module({})
@@ -32,6 +33,8 @@ export class AppModule {
         AuthModule,
         // After AuthModule: its global guard must run after the authentication guard.
         RateLimitModule,
+        // After both: a body that could not be parsed is answered once the request passed them.
+        RequestBodyModule,
         ApiUsersModule,
         SettingsModule,
         HealthModule,

@@ -1,13 +1,14 @@
 import { NestApplicationOptions } from '@nestjs/common';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { answerClientError, answerFrameworkError } from './common/framework-errors';
-import { useUtf8JsonParser } from './common/utf8-json-parser';
 import { AppConfig } from './config/app-config';
+import { useBodyParsers } from './request-body/body-parsers';
 
 /**
  * How the app and the e2e tests both build the HTTP layer, so that tests run what ships.
  * Nest's own body parsers are off: Fastify's JSON parser (with its prototype-poisoning
- * protection) is the only one, and bodies of any other type get 415.
+ * protection) is the only one, and bodies of any other type get 415, once authenticated
+ * (see DeferredBodyError).
  */
 export const APP_OPTIONS: NestApplicationOptions = { bodyParser: false, abortOnError: false };
 
@@ -30,7 +31,5 @@ export function createHttpAdapter(config: AppConfig): FastifyAdapter {
 }
 
 export function configureApp(app: NestFastifyApplication): void {
-  const fastify = app.getHttpAdapter().getInstance();
-  fastify.removeContentTypeParser('text/plain');
-  useUtf8JsonParser(fastify);
+  useBodyParsers(app.getHttpAdapter().getInstance());
 }

@@ -1,5 +1,6 @@
 import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { DeferredBodyError } from './deferred-body-error';
 
 type Done = (error: Error | null, body?: unknown) => void;
 type StringParser = (request: FastifyRequest, body: string, done: Done) => void;
@@ -12,13 +13,16 @@ const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
  * U+FFFD and was stored with a 200 (found by review). A body that is not valid UTF-8 is a
  * 400, and a `charset` other than UTF-8 a 415 (JSON is UTF-8, RFC 8259 section 8.1).
  * Fastify's own parser still parses, with its protection against prototype poisoning.
+ * Every such error is deferred (DeferredBodyError), to be answered after authentication.
  */
 export function utf8JsonParser(parseString: StringParser) {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   return (request: FastifyRequest, body: Buffer, done: Done): void => {
+    const deferring: Done = (error, parsed) =>
+      error ? done(null, new DeferredBodyError(error)) : done(null, parsed);
     const charset = CHARSET.exec(request.headers['content-type'] ?? '')?.[1].toLowerCase();
     if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-      done(
+      deferring(
         new UnsupportedMediaTypeException({
           code: 'UnsupportedMediaType',
           message: `JSON bodies are read as UTF-8 only, not as charset ${charset}.`,
@@ -30,7 +34,7 @@ export function utf8JsonParser(parseString: StringParser) {
     try {
       text = decoder.decode(body);
     } catch {
-      done(
+      deferring(
         new BadRequestException({
           code: 'BadRequest',
           message: 'The request body is not valid UTF-8.',
@@ -38,18 +42,39 @@ export function utf8JsonParser(parseString: StringParser) {
       );
       return;
     }
-    parseString(request, text, done);
+    parseString(request, text, deferring);
   };
 }
 
-/** Replaces Fastify's `application/json` parser with `utf8JsonParser` around it. */
-export function useUtf8JsonParser(fastify: FastifyInstance): void {
+/**
+ * The parser of every media type the API does not read (Fastify's catch-all, `*`): the body
+ * is read, within the body limit as any other, and its 415 deferred like the JSON parser's
+ * errors; Fastify would have answered 415 before authentication.
+ */
+export function otherMediaTypeParser(_request: FastifyRequest, _body: Buffer, done: Done): void {
+  done(
+    null,
+    new DeferredBodyError(
+      new UnsupportedMediaTypeException({
+        code: 'UnsupportedMediaType',
+        message: 'Request bodies are read as JSON only (Content-Type: application/json).',
+      }),
+    ),
+  );
+}
+
+/**
+ * The API's body parsers: JSON (`utf8JsonParser` around Fastify's own) and nothing else; any
+ * other media type, `text/plain` included (Fastify reads it by default), gets a deferred 415.
+ */
+export function useBodyParsers(fastify: FastifyInstance): void {
   // Typed as either kind of parser; Fastify's default JSON parser is the callback kind.
   const parseString = fastify.getDefaultJsonParser('error', 'error') as StringParser;
-  fastify.removeContentTypeParser('application/json');
+  fastify.removeContentTypeParser(['application/json', 'text/plain']);
   fastify.addContentTypeParser(
     'application/json',
     { parseAs: 'buffer' },
     utf8JsonParser(parseString),
   );
+  fastify.addContentTypeParser('*', { parseAs: 'buffer' }, otherMediaTypeParser);
 }
