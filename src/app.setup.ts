@@ -8,7 +8,7 @@ import { useBodyParsers } from './request-body/body-parsers';
  * How the app and the e2e tests both build the HTTP layer, so that tests run what ships.
  * Nest's own body parsers are off: Fastify's JSON parser (with its prototype-poisoning
  * protection) is the only one, and bodies of any other type get 415, once authenticated
- * (see DeferredBodyError).
+ * (see UnparsedBody).
  */
 export const APP_OPTIONS: NestApplicationOptions = { bodyParser: false, abortOnError: false };
 

@@ -1,41 +1,46 @@
 import { BadRequestException, UnsupportedMediaTypeException } from '@nestjs/common';
 import type { FastifyRequest } from 'fastify';
 import { otherMediaTypeParser, utf8JsonParser } from './body-parsers';
-import { DeferredBodyError } from './deferred-body-error';
+import { UnparsedBody } from './unparsed-body';
 
-type Parsed = { error: Error | null; body?: unknown };
+type StringParser = Parameters<typeof utf8JsonParser>[0];
 
-/** What `parser` hands Fastify for `bytes` sent with `contentType`. */
-function parse(
-  contentType: string,
-  bytes: Buffer,
-  parseString = (_: FastifyRequest, text: string, done: (e: Error | null, b?: unknown) => void) =>
-    done(null, JSON.parse(text)),
-): Parsed {
+const jsonParse: StringParser = (_request, text, done) => done(null, JSON.parse(text));
+
+/** What the JSON parser hands Fastify for `bytes` sent as `contentType`: an UnparsedBody. */
+function read(contentType: string, bytes: Buffer, parseString = jsonParse): UnparsedBody {
   const request = { headers: { 'content-type': contentType } } as FastifyRequest;
-  let result: Parsed | undefined;
-  utf8JsonParser(parseString)(request, bytes, (error, body) => (result = { error, body }));
-  if (!result) throw new Error('the parser did not finish');
-  return result;
+  let handed: { error: Error | null; body?: unknown } | undefined;
+  utf8JsonParser(parseString)(request, bytes, (error, body) => (handed = { error, body }));
+  expect(handed?.error).toBeNull();
+  expect(handed?.body).toBeInstanceOf(UnparsedBody);
+  return handed!.body as UnparsedBody;
 }
 
-/** The error deferred in `parsed`, after checking that Fastify was given no error. */
-function deferred(parsed: Parsed): unknown {
-  expect(parsed.error).toBeNull();
-  expect(parsed.body).toBeInstanceOf(DeferredBodyError);
-  return (parsed.body as DeferredBodyError).error;
+/** What `parse()` throws. */
+function refusal(body: UnparsedBody): unknown {
+  try {
+    body.parse();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('parse() did not throw');
 }
 
 describe('the body parsers', () => {
-  it('hand Fastify the parsed JSON of a UTF-8 body', () => {
-    expect(parse('application/json', Buffer.from('{"name":"Müller"}'))).toEqual({
-      error: null,
-      body: { name: 'Müller' },
+  it('only keep the bytes; parse() gives the JSON of a UTF-8 body', () => {
+    let parsed = 0;
+    const body = read('application/json', Buffer.from('{"name":"Müller"}'), (...args) => {
+      parsed++;
+      jsonParse(...args);
     });
+    expect(parsed).toBe(0);
+    expect(body.parse()).toEqual({ name: 'Müller' });
+    expect(parsed).toBe(1);
   });
 
-  it('defer, rather than answer, a body that is not UTF-8 (400)', () => {
-    const error = deferred(parse('application/json', Buffer.from([0x7b, 0xfc, 0x7d])));
+  it('refuse, on parse(), a body that is not UTF-8 (400)', () => {
+    const error = refusal(read('application/json', Buffer.from([0x7b, 0xfc, 0x7d])));
     expect(error).toBeInstanceOf(BadRequestException);
     expect((error as BadRequestException).getResponse()).toEqual({
       code: 'BadRequest',
@@ -43,27 +48,26 @@ describe('the body parsers', () => {
     });
   });
 
-  it('defer another charset (415)', () => {
-    const error = deferred(parse('application/json; charset=latin1', Buffer.from('{}')));
+  it('refuse another charset (415)', () => {
+    const error = refusal(read('application/json; charset=latin1', Buffer.from('{}')));
     expect(error).toBeInstanceOf(UnsupportedMediaTypeException);
   });
 
-  it("defer the JSON parser's own error as it is", () => {
-    const broken = Object.assign(new SyntaxError('Unexpected end of JSON input'), {
-      statusCode: 400,
-    });
-    const error = deferred(
-      parse('application/json', Buffer.from('{"name": '), (_request, _text, done) => done(broken)),
+  it("throw the JSON parser's own error as it is", () => {
+    const broken = Object.assign(new Error('Body is not valid JSON'), { statusCode: 400 });
+    const body = read('application/json', Buffer.from('{"name": '), (_request, _text, done) =>
+      done(broken),
     );
-    expect(error).toBe(broken);
+    expect(refusal(body)).toBe(broken);
   });
 
-  it('defer a 415 for every other media type', () => {
-    let result: Parsed | undefined;
-    otherMediaTypeParser({} as FastifyRequest, Buffer.from('name=x'), (error, body) => {
-      result = { error, body };
+  it('refuse every other media type (415)', () => {
+    let handed: unknown;
+    otherMediaTypeParser({} as FastifyRequest, Buffer.from('name=x'), (_error, body) => {
+      handed = body;
     });
-    const error = deferred(result!);
+    expect(handed).toBeInstanceOf(UnparsedBody);
+    const error = refusal(handed as UnparsedBody);
     expect(error).toBeInstanceOf(UnsupportedMediaTypeException);
     expect((error as UnsupportedMediaTypeException).getResponse()).toMatchObject({
       code: 'UnsupportedMediaType',

@@ -1,10 +1,10 @@
 import { BadRequestException, ExecutionContext } from '@nestjs/common';
-import { DeferredBodyError } from './deferred-body-error';
 import { RequestBodyGuard } from './request-body.guard';
+import { UnparsedBody } from './unparsed-body';
 
-function contextWithBody(body: unknown): ExecutionContext {
+function contextFor(request: { body?: unknown }): ExecutionContext {
   return {
-    switchToHttp: () => ({ getRequest: () => ({ body }) }),
+    switchToHttp: () => ({ getRequest: () => request }),
   } as unknown as ExecutionContext;
 }
 
@@ -13,14 +13,25 @@ describe('RequestBodyGuard', () => {
 
   it.each([
     ['no body', undefined],
-    ['a parsed body', { name: 'x' }],
+    ['a body already parsed', { name: 'x' }],
     ['null', null],
-  ])('lets a request with %s through', (_, body) => {
-    expect(guard.canActivate(contextWithBody(body))).toBe(true);
+  ])('lets a request with %s through as it is', (_, body) => {
+    const request = { body };
+    expect(guard.canActivate(contextFor(request))).toBe(true);
+    expect(request.body).toBe(body);
   });
 
-  it('throws the error deferred by the body parser', () => {
+  it('parses a body the parsers only read, for the route', () => {
+    const request: { body?: unknown } = { body: new UnparsedBody(() => ({ name: 'x' })) };
+    expect(guard.canActivate(contextFor(request))).toBe(true);
+    expect(request.body).toEqual({ name: 'x' });
+  });
+
+  it('throws the error of a body that cannot be parsed', () => {
     const error = new BadRequestException({ code: 'BadRequest', message: 'broken' });
-    expect(() => guard.canActivate(contextWithBody(new DeferredBodyError(error)))).toThrow(error);
+    const unparsable = new UnparsedBody(() => {
+      throw error;
+    });
+    expect(() => guard.canActivate(contextFor({ body: unparsable }))).toThrow(error);
   });
 });

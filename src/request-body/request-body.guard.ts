@@ -1,17 +1,17 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
-import { DeferredBodyError } from './deferred-body-error';
+import { UnparsedBody } from './unparsed-body';
 
 /**
- * The last global guard (APP_GUARD): answers the error of a body that could not be parsed,
- * which the body parsers kept as the request's body (see DeferredBodyError), now that the
- * request is authenticated, authorised and within its rate limit. The filter answers it as it
- * answered Fastify's own refusal before (400 `BadRequest`, 415 `UnsupportedMediaType`).
+ * The last global guard (APP_GUARD): parses the body the body parsers only read (see
+ * UnparsedBody), now that the request is authenticated, authorised and within its rate limit,
+ * so the route's `@Body()` gets the parsed value. A body that cannot be parsed throws its 400
+ * or 415 here, and the filter answers it as it answered Fastify's own refusal before.
  */
 @Injectable()
 export class RequestBodyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const { body } = context.switchToHttp().getRequest<{ body?: unknown }>();
-    if (body instanceof DeferredBodyError) throw body.error;
+    const request = context.switchToHttp().getRequest<{ body?: unknown }>();
+    if (request.body instanceof UnparsedBody) request.body = request.body.parse();
     return true;
   }
 }

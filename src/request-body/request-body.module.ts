@@ -3,7 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { RequestBodyGuard } from './request-body.guard';
 
 /**
- * Answers a body that could not be parsed after every other check (see DeferredBodyError).
+ * Parses request bodies after every other check (see UnparsedBody).
  * Global guards run in the order their modules were imported: import this module after
  * AuthModule and RateLimitModule.
  */
