@@ -531,6 +531,40 @@ describe('OData v4 API', () => {
       expect(xml.body.error.code).toBe('NotAcceptable');
     });
 
+    it('checks $format against what each resource is served as, whatever Accept says', async () => {
+      // $format was checked against JSON on every route, and not at all on $metadata and the
+      // service document: /$count?$format=text/plain was refused, $metadata?$format=json got
+      // XML (found by review).
+      const count = await get('/odata/v1/Customers/$count?$format=text/plain').expect(200);
+      expect(count.headers['content-type']).toMatch(/^text\/plain/);
+      const value = await get('/odata/v1/Customers(1)/Email/$value?$format=text/plain').expect(200);
+      expect(value.text).toContain('@example.com');
+      await get('/odata/v1/$metadata?$format=xml').expect(200);
+      await get('/odata/v1?$format=application/json').expect(200);
+      const refused = [
+        '/odata/v1/Customers/$count?$format=json',
+        '/odata/v1/Customers(1)/Email/$value?$format=application/json',
+        '/odata/v1/$metadata?$format=application/json',
+        '/odata/v1?$format=xml',
+      ];
+      for (const path of refused) {
+        const response = await get(path).expect(406);
+        expect(response.body.error).toEqual({
+          code: 'NotAcceptable',
+          message: expect.stringMatching(/^\$format: /),
+        });
+      }
+      // $format overrides Accept: XML taken by Accept does not save a $format of JSON.
+      await get('/odata/v1/$metadata?$format=json').set('Accept', 'application/xml').expect(406);
+      // Before authentication, as for Accept: the answer says nothing of the data.
+      await t.http.get('/odata/v1?$format=xml').expect(406);
+      // Writes too (this entity does not exist: a 404 had the check been skipped).
+      await t.http
+        .delete('/odata/v1/Products(999999)?$format=xml')
+        .set('Authorization', writer)
+        .expect(406);
+    });
+
     it('answers /$count with the number as text, filtered', async () => {
       const all = await get('/odata/v1/Orders/$count').expect(200);
       expect(all.headers['content-type']).toMatch(/^text\/plain/);

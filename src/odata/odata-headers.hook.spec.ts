@@ -26,13 +26,17 @@ function hookWith(settings: { fresh?: SettingsView; current: () => Promise<Setti
 
   return {
     reads: () => reads,
-    run(url: string, requestHeaders: Record<string, string> = {}) {
+    run(
+      url: string,
+      requestHeaders: Record<string, string> = {},
+      query: Record<string, string> = {},
+    ) {
       const headers: Record<string, string> = {};
       const request = {
         routeOptions: { url },
         raw: {},
         headers: requestHeaders,
-        query: {},
+        query,
       } as unknown as FastifyRequest;
       const sent: { status?: number; body?: unknown } = {};
       const reply = {
@@ -80,6 +84,29 @@ describe('ODataHeadersHook', () => {
       body: { error: { code: 'NotAcceptable', message: expect.stringMatching(/OData 4\.0/) } },
     });
     expect(headers['OData-Version']).toBe('4.0');
+  });
+
+  it('answers 406 for a $format that is not what the route answers with, on every route', () => {
+    const hook = hookWith({ fresh: SETTINGS, current: () => Promise.reject(new Error('no read')) });
+    for (const [url, format] of [
+      ['/odata/v1', 'xml'],
+      ['/odata/v1/$metadata', 'application/json'],
+      ['/odata/v1/:resource/$count', 'json'],
+    ]) {
+      const { sent, doneCalls } = hook.run(url, { accept: '*/*' }, { $format: format });
+      expect(doneCalls()).toBe(0);
+      expect(sent).toEqual({
+        status: 406,
+        body: { error: { code: 'NotAcceptable', message: expect.stringMatching(/^\$format: /) } },
+      });
+    }
+    const { sent, doneCalls } = hook.run(
+      '/odata/v1/:resource/$count',
+      { accept: 'application/json' },
+      { $format: 'text/plain' },
+    );
+    expect(doneCalls()).toBe(1);
+    expect(sent).toEqual({});
   });
 
   it('reads the settings when none are cached, and finishes once it has them', async () => {

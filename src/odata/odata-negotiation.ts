@@ -1,8 +1,9 @@
 /**
  * What an OData client can accept (OData 4.0 Part 1, 8.2.1 and 8.2.7): the format of the answer
- * by `Accept` (unless `$format` names it, which the controller checks), and the protocol
- * version by `OData-MaxVersion`. Both were ignored: `Accept: application/xml` got JSON, and an
- * OData 3 client (`OData-MaxVersion: 3.0`) a 4.0 answer (found by review).
+ * by `$format` or else by `Accept`, and the protocol version by `OData-MaxVersion`. Both were
+ * ignored: `Accept: application/xml` got JSON, and an OData 3 client (`OData-MaxVersion: 3.0`)
+ * a 4.0 answer (found by review). `$format` was checked against JSON whatever the route served
+ * (`/$count?$format=text/plain` was a 406, `$metadata?$format=json` got XML; found by review).
  */
 
 /** The media type a route answers with. */
@@ -10,6 +11,23 @@ function producedType(routeUrl: string): string {
   if (routeUrl.endsWith('/$metadata')) return 'application/xml';
   if (routeUrl.endsWith('/$count') || routeUrl.endsWith('/$value')) return 'text/plain';
   return 'application/json';
+}
+
+/** The short names `$format` may give instead of the media type (OData 4.0 Part 2, $format). */
+const FORMAT_NAMES: Record<string, string> = {
+  'application/json': 'json',
+  'application/xml': 'xml',
+};
+
+/**
+ * Whether a `$format` value names `type`: its short name, or the media type with or without
+ * parameters (`application/json;odata.metadata=minimal`), in any case. A range (`*\/*`) is
+ * not a format.
+ */
+export function formatNames(format: string, type: string): boolean {
+  const semicolon = format.indexOf(';');
+  const name = (semicolon === -1 ? format : format.slice(0, semicolon)).trim().toLowerCase();
+  return name === type || (semicolon === -1 && name === FORMAT_NAMES[type]);
 }
 
 /** A media range (`type/sub;name=value`), lowercased, with `q=0` ranges left out. */
@@ -57,8 +75,9 @@ const MAX_VERSION = /^\s*(\d+)\.(\d+)\s*$/;
 
 /**
  * Why the answer to this request cannot be one the client takes, or undefined when it can.
- * Cheap when there is nothing to check: most clients send no OData-MaxVersion and an Accept
- * of `*\/*` or JSON.
+ * `$format`, when given, is checked instead of Accept, which it overrides (Part 1, 8.2.1): on
+ * every route, against the type that route answers with. Cheap when there is nothing to check:
+ * most clients send no `$format`, no OData-MaxVersion and an Accept of `*\/*` or JSON.
  */
 export function notAcceptable(
   routeUrl: string,
@@ -72,8 +91,14 @@ export function notAcceptable(
       return `OData-MaxVersion ${String(maxVersion).trim()}: this service speaks OData 4.0 only.`;
     }
   }
+  if (format !== undefined) {
+    const type = producedType(routeUrl);
+    // Repeated, `$format` is an array: no one format is named.
+    if (typeof format === 'string' && formatNames(format, type)) return undefined;
+    return `$format: this resource is served as ${type} only.`;
+  }
   const accept = headers.accept;
-  if (accept === undefined || format !== undefined || accept.includes('*/*')) return undefined;
+  if (accept === undefined || accept.includes('*/*')) return undefined;
   const type = producedType(routeUrl);
   return accepts(accept, type) ? undefined : `Accept: this resource is served as ${type} only.`;
 }

@@ -61,9 +61,6 @@ function jsonType(request: FastifyRequest): string {
   return decimalForm(request) === 'string' ? `${JSON_TYPE};IEEE754Compatible=true` : JSON_TYPE;
 }
 
-/** `$format` values that name the one format served: JSON. */
-const JSON_FORMAT = /^(json|application\/json(;.*)?)$/i;
-
 type ODataQueryString = Record<string, unknown>;
 
 /**
@@ -435,7 +432,8 @@ export class ODataController {
 
   /**
    * Parses the query options; `allowed` limits which system options apply (all list options
-   * when absent). `$format` is accepted for JSON, the one format served, and 406 otherwise.
+   * when absent). `$format` is left out: the headers hook has checked it against what the
+   * route answers with (a 406 otherwise), on every route, before authentication.
    */
   private options(
     set: EntitySetModel,
@@ -444,13 +442,8 @@ export class ODataController {
     allowed?: Set<string>,
     maxTop = rememberedSettings(request.raw)?.maxTop ?? Number.MAX_SAFE_INTEGER,
   ): QueryOptions {
-    const { $format: format, ...rest } = query;
-    if (format !== undefined && !(typeof format === 'string' && JSON_FORMAT.test(format))) {
-      throw new HttpException(
-        { code: 'NotAcceptable', message: '$format: only JSON is served.' },
-        HttpStatus.NOT_ACCEPTABLE,
-      );
-    }
+    const rest = { ...query };
+    delete rest.$format;
     if (allowed) {
       const other = Object.keys(rest).find((k) => k.startsWith('$') && !allowed.has(k));
       if (other) throw badQuery(`${truncate(other)} does not apply here.`);
