@@ -397,6 +397,42 @@ describe('OData v4 API', () => {
       }
     });
 
+    it('compares date-times finer than a millisecond exactly, to the last digit', async () => {
+      // The fraction was cut to milliseconds: `eq …47.9231Z` found …47.923 (found by review).
+      const stored = (await get('/odata/v1/Customers(1)').expect(200)).body.CreatedOnUtc as string;
+      const [, head, ms] = /^(.*\.)(\d{3})Z$/.exec(stored)!;
+      expect(ms).not.toBe('000');
+      const below = String(Number(ms) - 1).padStart(3, '0');
+      // The literal, and whether it is below (-1), at (0) or above (1) the stored value.
+      const literals: [string, -1 | 0 | 1][] = [
+        [`${head}${ms}1Z`, 1],
+        [`${head}${ms}9Z`, 1],
+        [`${head}${ms}001Z`, 1], // a microsecond
+        [`${head}${ms}0000001Z`, 1], // below a microsecond, which PostgreSQL would round off
+        [`${head}${below}9999999Z`, -1],
+        [`${head}${ms}000000000Z`, 0], // 12 digits
+        [`${head}${ms}000Z`, 0],
+      ];
+      const holds = { eq: [0], ne: [-1, 1], lt: [1], le: [0, 1], gt: [-1], ge: [-1, 0] };
+      for (const [literal, order] of literals) {
+        for (const [operator, orders] of Object.entries(holds)) {
+          const response = await get(
+            `/odata/v1/Customers?$filter=Id eq 1 and CreatedOnUtc ${operator} ${literal}&$select=Id`,
+          ).expect(200);
+          expect([literal, operator, ids(response.body)]).toEqual([
+            literal,
+            operator,
+            orders.includes(order) ? [1] : [],
+          ]);
+        }
+      }
+      // With the literal first, the operator is mirrored.
+      const mirrored = await get(
+        `/odata/v1/Customers?$filter=Id eq 1 and ${head}${ms}0000001Z gt CreatedOnUtc`,
+      ).expect(200);
+      expect(ids(mirrored.body)).toEqual([1]);
+    });
+
     it('counts a customer without orders in not any() and in all()', async () => {
       // Every demo customer has orders; this one has none.
       const [{ id }] = await t.db.query<{ id: number }>(

@@ -26,7 +26,7 @@ function prop(set: EntitySetModel, name: string) {
 
 /**
  * Asserts that `sql` is made only of `alias.field` for the set's fields, `:fN` placeholders
- * (possibly as `CAST(:fN AS numeric)`), operators, parentheses, fixed keywords and the
+ * (possibly as `CAST(:fN AS numeric)` or `CAST(:fN AS timestamptz)`), operators, parentheses, fixed keywords and the
  * functions `filterToSql` renders; that it has no quote, comment or statement separator besides
  * the fixed `ESCAPE '\'` and `AT TIME ZONE 'UTC'`; and that its placeholders and the
  * parameters match one to one.
@@ -39,10 +39,10 @@ function expectSafe({ sql, params }: SqlCondition, set: EntitySetModel, alias = 
   expect(withoutFixedQuotes).not.toMatch(/['"`;\\$]|--|\/\*/);
   const rest = withoutFixedQuotes
     .replace(new RegExp(`\\b${alias}\\.(?:${fields})\\b`, 'g'), ' ')
-    .replace(/CAST\(:f\d+ AS numeric\)/g, ' ')
+    .replace(/CAST\(:f\d+ AS (?:numeric|timestamptz)\)/g, ' ')
     .replace(/:f\d+\b/g, ' ')
     .replace(/\bEXTRACT\((?:YEAR|MONTH|DAY|HOUR|MINUTE|SECOND) FROM\b/g, ' ( ')
-    .replace(/\b(?:AND|OR|NOT|IS|NULL|DISTINCT|FROM|LIKE|true)\b/g, ' ')
+    .replace(/\b(?:AND|OR|NOT|IS|NULL|DISTINCT|FROM|LIKE|true|TRUE|FALSE)\b/g, ' ')
     .replace(
       /\b(?:LOWER|UPPER|BTRIM|CHAR_LENGTH|ROUND|FLOOR|CEIL|CAST|AS|integer|date|timestamp)\b/g,
       ' ',
@@ -140,6 +140,52 @@ describe('filterToSql: comparisons', () => {
     expect((params.f2 as Date).toISOString()).toBe('2024-06-08T00:00:00.000Z');
     expect(params.f3).toBe(-3);
     expect(params.f4).toBe('x');
+  });
+
+  it('binds a date-time finer than a millisecond as its text, which timestamptz reads exactly', () => {
+    // A Date holds milliseconds: `eq …47.9231Z` matched …47.923 (found by review).
+    expect(sqlOf('CreatedOnUtc eq 2024-05-10T11:54:47.9231Z')).toEqual({
+      sql: 'e.createdOnUtc = CAST(:f0 AS timestamptz)',
+      params: { f0: '2024-05-10T11:54:47.9231Z' },
+    });
+    expect(sqlOf('CreatedOnUtc lt 2024-05-10T13:54:47.923123+02:00').params).toEqual({
+      f0: '2024-05-10T13:54:47.923123+02:00',
+    });
+    // Zeros below the millisecond change nothing: the Date is exact.
+    expect(sqlOf('CreatedOnUtc eq 2024-05-10T11:54:47.923000000Z').params.f0).toEqual(
+      new Date('2024-05-10T11:54:47.923Z'),
+    );
+  });
+
+  it.each([
+    ['lt', 'e.createdOnUtc <= CAST(:f0 AS timestamptz)'],
+    ['le', 'e.createdOnUtc <= CAST(:f0 AS timestamptz)'],
+    ['gt', 'e.createdOnUtc > CAST(:f0 AS timestamptz)'],
+    ['ge', 'e.createdOnUtc > CAST(:f0 AS timestamptz)'],
+  ])(
+    'compares %s with a date-time finer than a microsecond by the microsecond below it',
+    (operator, sql) => {
+      // PostgreSQL would round .9230000001 to .923, and `gt` would miss what is above it.
+      expect(sqlOf(`CreatedOnUtc ${operator} 2024-05-10T11:54:47.9230000001Z`)).toEqual({
+        sql,
+        params: { f0: '2024-05-10T11:54:47.923000Z' },
+      });
+    },
+  );
+
+  it('never finds a date-time finer than a microsecond equal, and always unequal', () => {
+    expect(sqlOf('CreatedOnUtc eq 2024-05-10T11:54:47.923999999999Z')).toEqual({
+      sql: 'FALSE',
+      params: {},
+    });
+    expect(sqlOf('CreatedOnUtc ne 2024-05-10T11:54:47.9230000001Z').sql).toBe('TRUE');
+    // The digits below the microsecond decide, not the microsecond: this one is exact.
+    expect(sqlOf('CreatedOnUtc eq 2024-05-10T11:54:47.923001000Z').sql).toBe(
+      'e.createdOnUtc = CAST(:f0 AS timestamptz)',
+    );
+    expect(sqlOf('2024-05-10T11:54:47.9230000001Z gt CreatedOnUtc').sql).toBe(
+      'e.createdOnUtc <= CAST(:f0 AS timestamptz)',
+    );
   });
 
   it('binds numbers for decimal properties', () => {
@@ -474,6 +520,8 @@ describe('filterToSql: hostile input', () => {
       'false',
       'null',
       '2024-01-01T00:00:00Z',
+      '2024-01-01T00:00:00.1234+02:00',
+      '2024-01-01T00:00:00.0000001Z',
       '2024-01-01',
       'INF',
     ];

@@ -113,6 +113,17 @@ export type SubqueryRenderer = (
 ) => string;
 
 /**
+ * A date-time literal's text (`…47.9231239Z`, from the filter's parsing) cut to the microsecond
+ * (`…47.923123Z`), and whether that is the literal itself (no digit other than 0 was cut).
+ */
+function toMicrosecond(text: string): { text: string; exact: boolean } {
+  const match = /^([^.]*\.)([0-9]+)(.*)$/.exec(text);
+  if (!match) throw new TypeError(`Not a date-time with a fraction: ${text}`);
+  const [, head, fraction, zone] = match;
+  return { text: `${head}${fraction.slice(0, 6)}${zone}`, exact: !/[1-9]/.test(fraction.slice(6)) };
+}
+
+/**
  * Renders a checked filter (from `parseQueryOptions`) as a PostgreSQL condition for a TypeORM
  * query builder: columns as `${alias}.${property.field}` (TypeORM quotes them), every literal as
  * a named parameter `:${prefix}0`, `:${prefix}1`, ... bound, never inlined. The SQL text is
@@ -168,12 +179,11 @@ export function filterToSql(
       return compare(at, MIRRORED[operator], right, left);
     }
     const field = valueToSql(left, at, subquery);
-    const sqlOperator = SQL_OPERATORS[operator];
     if (right.kind !== 'literal') {
       const other = valueToSql(right, at, subquery);
       if (operator === 'eq') return `${field} IS NOT DISTINCT FROM ${other}`;
       if (operator === 'ne') return `${field} IS DISTINCT FROM ${other}`;
-      return notNull(at, `${field} ${sqlOperator} ${other}`, left, right);
+      return notNull(at, `${field} ${SQL_OPERATORS[operator]} ${other}`, left, right);
     }
     const value = right.value;
     const base = baseProperty(left);
@@ -188,15 +198,31 @@ export function filterToSql(
     if (typeof value === 'number' && !Number.isFinite(value)) {
       throw new ODataQueryError(`Only finite numbers can be compared with '${base.name}'`);
     }
-    // An integer column would make PostgreSQL read the parameter as an integer too, and fail
-    // on 1.5 or 3000000000; compared as numeric, `Id gt 1.5` means what it says. A number with
-    // more digits than a double holds is bound as its exact text, also as numeric.
-    const parameter =
-      right.exact !== undefined
-        ? `CAST(${bind(right.exact)} AS numeric)`
-        : expressionType(left) === 'Edm.Int32' && typeof value === 'number' && !isInt32(value)
-          ? `CAST(${bind(value)} AS numeric)`
-          : bind(value);
+    let sqlOperator = SQL_OPERATORS[operator];
+    let parameter: string;
+    if (value instanceof Date && right.exact !== undefined) {
+      // A date-time finer than a millisecond, which a Date would cut (`eq …47.9231Z` matched
+      // …47.923, found by review): bound as its text, which timestamptz reads exactly to the
+      // microsecond. Finer still, PostgreSQL would round it; the values compared are whole
+      // microseconds, so such a literal lies strictly between the microsecond m below it and
+      // m + 1 µs: `lt` and `le` are `<= m`, `gt` and `ge` are `> m`, `eq` never holds, `ne`
+      // always does (a null too, as OData's `ne` below).
+      const { text, exact } = toMicrosecond(right.exact);
+      if (!exact && operator === 'eq') return 'FALSE';
+      if (!exact && operator === 'ne') return 'TRUE';
+      if (!exact) sqlOperator = operator === 'lt' || operator === 'le' ? '<=' : '>';
+      parameter = `CAST(${bind(text)} AS timestamptz)`;
+    } else {
+      // An integer column would make PostgreSQL read the parameter as an integer too, and fail
+      // on 1.5 or 3000000000; compared as numeric, `Id gt 1.5` means what it says. A number
+      // with more digits than a double holds is bound as its exact text, also as numeric.
+      parameter =
+        right.exact !== undefined
+          ? `CAST(${bind(right.exact)} AS numeric)`
+          : expressionType(left) === 'Edm.Int32' && typeof value === 'number' && !isInt32(value)
+            ? `CAST(${bind(value)} AS numeric)`
+            : bind(value);
+    }
     if (operator === 'ne') {
       return base.nullable
         ? `(${field} <> ${parameter} OR ${columnSql(base, at)} IS NULL)`

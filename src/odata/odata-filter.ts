@@ -83,7 +83,11 @@ export type Operand =
   | {
       kind: 'literal';
       value: string | number | boolean | Date | null;
-      /** A number literal's exact decimal text, when the double `value` rounds it. */
+      /**
+       * A number literal's exact decimal text, when the double `value` rounds it; a date-time
+       * literal's text to its last digit (see `preciseDateTime`), when the Date `value` cuts it
+       * to the millisecond.
+       */
       exact?: string;
     };
 
@@ -410,8 +414,13 @@ function operand(node: Node, scope: Scope, use?: PathUse): Operand {
   if (node.type === 'FirstMemberExpression') return memberValue(node, scope, use);
   if (node.type === 'Literal') {
     const value = literal(node, scope);
+    const raw = decodeFromParser(node.raw);
     const exact =
-      typeof value === 'number' ? inexactDecimal(decodeFromParser(node.raw), value) : undefined;
+      typeof value === 'number'
+        ? inexactDecimal(raw, value)
+        : value instanceof Date
+          ? preciseDateTime(raw)
+          : undefined;
     return exact === undefined ? { kind: 'literal', value } : { kind: 'literal', value, exact };
   }
   // now(): the time the request is parsed, compared as a date-time literal.
@@ -727,7 +736,8 @@ const DATE = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/;
 
 /**
  * `2024-01-01T10:00:00.123+02:00` or, as an Edm.Date, `2024-01-01` (midnight UTC). Checked
- * field by field (no February 30th), years 0001-9999; fractions beyond milliseconds are cut.
+ * field by field (no February 30th), years 0001-9999. A Date holds milliseconds: a finer
+ * fraction is cut here, and kept by `preciseDateTime`.
  */
 function parseDate(raw: string, dateOnly: boolean): Date | undefined {
   const match = (dateOnly ? DATE : DATE_TIME).exec(raw);
@@ -761,6 +771,20 @@ function parseDate(raw: string, dateOnly: boolean): Date | undefined {
   date.setUTCFullYear(year, month - 1, day); // not Date.UTC: it maps years 0-99 to 1900-1999
   date.setUTCHours(hour, minute, second, millisecond);
   return new Date(date.getTime() - offset * 60_000);
+}
+
+/**
+ * A date-time literal (valid: `parseDate` read it) with a digit other than 0 below the
+ * millisecond, as text PostgreSQL reads (`2024-05-10T11:54:47.9231Z`, seconds written out, the
+ * offset kept); undefined for the others, which the Date holds exactly. Up to 12 digits are
+ * kept: the SQL decides what to make of those below the microsecond, which timestamptz does
+ * not hold. Cutting them all to the millisecond made `eq …47.9231Z` match …47.923 (review).
+ */
+function preciseDateTime(raw: string): string | undefined {
+  const match = DATE_TIME.exec(raw);
+  if (!match || !/[1-9]/.test(match[7]?.slice(3) ?? '')) return undefined;
+  const [, year, month, day, hour, minute, second, fraction, zone] = match;
+  return `${year}-${month}-${day}T${hour}:${minute}:${second}.${fraction}${zone}`;
 }
 
 function isLeapYear(year: number): boolean {
