@@ -137,6 +137,8 @@ function referencedKey(name: string, navigation: EdmNavigation, value: unknown):
   return key;
 }
 
+const UNPAIRED_SURROGATE = /\p{Cs}/u;
+
 function convert(property: EdmProperty, value: unknown): unknown {
   const name = property.name;
   if (value === null) {
@@ -148,6 +150,12 @@ function convert(property: EdmProperty, value: unknown): unknown {
       if (typeof value !== 'string') throw invalid(name, 'must be a string');
       // PostgreSQL text cannot hold U+0000 (it would refuse the write with a 500).
       if (value.includes('\u0000')) throw invalid(name, 'must not contain the character U+0000');
+      // Nor an unpaired surrogate, which a JSON escape makes (`"\ud800x"`; as bytes it is not
+      // UTF-8, and the body is refused whole): it has no UTF-8 form, and the driver wrote U+FFFD
+      // in its place (found by review). `\p{Cs}` with `u` matches only a surrogate left unpaired.
+      if (UNPAIRED_SURROGATE.test(value)) {
+        throw invalid(name, 'must not contain an unpaired UTF-16 surrogate');
+      }
       if (property.maxLength !== undefined && [...value].length > property.maxLength) {
         throw invalid(name, `must be at most ${property.maxLength} characters`);
       }
