@@ -1,4 +1,11 @@
-import { adminAuth, basic, createApiUser, createTestApp, TestApp } from './support/test-app';
+import {
+  adminAuth,
+  basic,
+  createApiUser,
+  createTestApp,
+  TestApp,
+  withApp,
+} from './support/test-app';
 import { recordShopQueries, seedDemo } from './support/odata';
 
 describe('OData v4 API', () => {
@@ -844,6 +851,64 @@ describe('OData v4 API', () => {
       const tooDeep = await get(`/odata/v1/Customers?$top=1&$expand=${chain(9)}`);
       expect(tooDeep.status).toBe(400);
       expect(tooDeep.body.error.message).toMatch(/depth|deep/i);
+    });
+
+    it('refuses an expansion that multiplies past ODATA_MAX_ANSWER_ENTITIES, before reading it all', async () => {
+      // Found by review: each Customer→Orders hop writes every order again under each of its
+      // repeats; 20 customers and 8 levels made the server build gigabytes and answer 500.
+      const recorder = recordShopQueries(t);
+      try {
+        const started = Date.now();
+        const response = await get(
+          '/odata/v1/Customers?$top=20&$expand=Orders($expand=Customer($expand=Orders(' +
+            '$expand=Customer($expand=Orders($expand=Customer($expand=Orders($expand=Customer)))))))',
+        ).expect(400);
+        expect(response.body.error.code).toBe('InvalidQuery');
+        expect(response.body.error.message).toContain('more than 100000 entities');
+        expect(response.body.error.message).toContain('$expand');
+        // Refused while counting the levels: the deepest ones were never read.
+        expect(recorder.statements.length).toBeLessThan(9);
+        expect(Date.now() - started).toBeLessThan(5000);
+      } finally {
+        recorder.stop();
+      }
+      // A reasonable answer: a default page of customers, all their orders, each with its
+      // customer (the README's example of what stays far below the limit).
+      const page = await get('/odata/v1/Customers?$expand=Orders($expand=Customer)').expect(200);
+      const entities = page.body.value.reduce(
+        (n: number, c: { Orders: unknown[] }) => n + 1 + 2 * c.Orders.length,
+        0,
+      );
+      expect(entities).toBeGreaterThan(2000);
+      expect(entities).toBeLessThan(3000);
+    });
+
+    it('counts every repeat of an expanded entity against the limit, the top level included', async () => {
+      const [{ n }] = await t.db.query<{ n: number }>(
+        'SELECT count(*)::int AS n FROM orders WHERE customer_id = 42',
+      );
+      expect(n).toBeGreaterThan(1);
+      // Customer 42, its n orders, and under each order customer 42 again: 1 + 2n entities.
+      const path = '/odata/v1/Customers(42)?$expand=Orders($expand=Customer)';
+      await withApp(t.db, { ODATA_MAX_ANSWER_ENTITIES: String(1 + 2 * n) }, async (small) => {
+        await small.http.get(path).set('Authorization', reader).expect(200);
+      });
+      await withApp(t.db, { ODATA_MAX_ANSWER_ENTITIES: String(2 * n) }, async (small) => {
+        const refused = await small.http.get(path).set('Authorization', reader).expect(400);
+        expect(refused.body.error).toEqual({
+          code: 'InvalidQuery',
+          message: expect.stringContaining(`more than ${2 * n} entities`),
+        });
+        // A list the same way: here the page alone is over the limit.
+        await small.http
+          .get(`/odata/v1/Orders?$top=${2 * n + 1}`)
+          .set('Authorization', reader)
+          .expect(400);
+        await small.http
+          .get(`/odata/v1/Orders?$top=${2 * n}`)
+          .set('Authorization', reader)
+          .expect(200);
+      });
     });
 
     it('runs one statement per list (two with $count) and one more per expansion level', async () => {

@@ -60,6 +60,7 @@ describe('loadConfig', () => {
         tls: undefined,
         lastRequestFlushMs: 5000,
         odataMaxExpansionDepth: 8,
+        odataMaxAnswerEntities: 100_000,
         lockout: { attempts: 10, windowSeconds: 300, durationSeconds: 900 },
         ipBan: { attempts: 100, windowSeconds: 300, durationSeconds: 3600 },
         ipv6PrefixLength: 64,
@@ -90,6 +91,7 @@ describe('loadConfig', () => {
         'TLS_KEY_FILE',
         'LAST_REQUEST_FLUSH_MS',
         'ODATA_MAX_EXPANSION_DEPTH',
+        'ODATA_MAX_ANSWER_ENTITIES',
       ]) {
         env[name] = '';
       }
@@ -120,6 +122,7 @@ describe('loadConfig', () => {
         ADMIN_SECRET_KEY: SECRET_KEY,
         LAST_REQUEST_FLUSH_MS: '250',
         ODATA_MAX_EXPANSION_DEPTH: '3',
+        ODATA_MAX_ANSWER_ENTITIES: '5000',
         AUTH_LOCKOUT_ATTEMPTS: '5',
         AUTH_LOCKOUT_WINDOW_SECONDS: '60',
         AUTH_LOCKOUT_DURATION_SECONDS: '120',
@@ -150,6 +153,7 @@ describe('loadConfig', () => {
         tls: undefined,
         lastRequestFlushMs: 250,
         odataMaxExpansionDepth: 3,
+        odataMaxAnswerEntities: 5000,
         lockout: { attempts: 5, windowSeconds: 60, durationSeconds: 120 },
         ipBan: { attempts: 0, windowSeconds: 300, durationSeconds: 3600 },
         ipv6PrefixLength: 128,
@@ -273,6 +277,8 @@ describe('loadConfig', () => {
       ['LAST_REQUEST_FLUSH_MS', 'soon'],
       ['ODATA_MAX_EXPANSION_DEPTH', '0'],
       ['ODATA_MAX_EXPANSION_DEPTH', '33'],
+      ['ODATA_MAX_ANSWER_ENTITIES', '0'],
+      ['ODATA_MAX_ANSWER_ENTITIES', '10000001'],
       ['AUTH_LOCKOUT_ATTEMPTS', '-1'],
       ['AUTH_LOCKOUT_WINDOW_SECONDS', '0'],
       ['AUTH_IP_BAN_DURATION_SECONDS', 'forever'],

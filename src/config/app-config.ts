@@ -38,6 +38,12 @@ export abstract class AppConfig {
   /** How deep `$expand` may nest (Smartstore's MaxExpansionDepth). */
   abstract readonly odataMaxExpansionDepth: number;
   /**
+   * How many entities one OData answer may hold, counted with repeats (an entity expanded
+   * under several parents counts under each): nested expansions multiply, and an answer past
+   * this is refused before it is built.
+   */
+  abstract readonly odataMaxAnswerEntities: number;
+  /**
    * Invalid attempts (reasons 3, 4, 5): `lockout` counts them per public key and client address
    * and answers reason 6 while locked; `ipBan` counts them per client address and answers
    * reason 7 while banned. `attempts` 0 switches one off.
@@ -202,6 +208,9 @@ const schema = z
     ODATA_MAX_EXPANSION_DEPTH: wholeNumber('must be a whole number 1-32')
       .refine((n) => n >= 1 && n <= 32, 'must be a whole number 1-32')
       .default(8),
+    ODATA_MAX_ANSWER_ENTITIES: wholeNumber('must be a whole number 1-10000000')
+      .refine((n) => n >= 1 && n <= 10_000_000, 'must be a whole number 1-10000000')
+      .default(100_000),
     AUTH_LOCKOUT_ATTEMPTS: wholeNumber('must be a whole number (0 switches lockout off)').default(
       10,
     ),
@@ -363,6 +372,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): AppConfig {
     tls,
     lastRequestFlushMs: e.LAST_REQUEST_FLUSH_MS,
     odataMaxExpansionDepth: e.ODATA_MAX_EXPANSION_DEPTH,
+    odataMaxAnswerEntities: e.ODATA_MAX_ANSWER_ENTITIES,
     lockout: {
       attempts: e.AUTH_LOCKOUT_ATTEMPTS,
       windowSeconds: e.AUTH_LOCKOUT_WINDOW_SECONDS,

@@ -1,6 +1,8 @@
 import { BadRequestException, ConflictException, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, QueryFailedError, SelectQueryBuilder } from 'typeorm';
+import { AppConfig } from '../config/app-config';
+import { AnswerBudget } from './answer-budget';
 import { EdmProperty, EntitySetModel, keyProperty } from './edm-model';
 import { entityFieldsFromBody, WriteMode } from './odata-body';
 import { filterToSql, joinSql, SubqueryRenderer, valueToSql } from './odata-filter-sql';
@@ -28,7 +30,10 @@ export interface Scope {
  */
 @Injectable()
 export class ODataService {
-  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
 
   /**
    * The subqueries of `any`/`all`, of `Navigation/$count` and of a sort key one navigation
@@ -61,7 +66,7 @@ export class ODataService {
     ]);
     const more = wantsMore && entities.length > take;
     const rows = this.rowsOf(set, entities.slice(0, take), options);
-    await this.expand(rows, options.expand);
+    await this.expand(rows, options.expand, this.budget(rows));
     return { rows, count, more };
   }
 
@@ -78,7 +83,7 @@ export class ODataService {
     const entity = await query.getOne();
     if (!entity) return undefined;
     const rows = this.rowsOf(set, [entity], options);
-    await this.expand(rows, options.expand);
+    await this.expand(rows, options.expand, this.budget(rows));
     return rows[0];
   }
 
@@ -228,8 +233,18 @@ export class ODataService {
     return entities.map((e) => toRow(e as Record<string, unknown>, properties));
   }
 
-  /** One query per navigation for all the rows, then recursively for theirs. */
-  private async expand(rows: Row[], items: ExpandItem[]): Promise<void> {
+  /** Counts the entities of an answer from its top rows on (see AnswerBudget). */
+  private budget(rows: Row[]): AnswerBudget {
+    const budget = new AnswerBudget(this.config.odataMaxAnswerEntities);
+    budget.top(rows);
+    return budget;
+  }
+
+  /**
+   * One query per navigation for all the rows, then recursively for theirs. Each level is
+   * counted into `budget` before the next is read, so an answer too large is refused early.
+   */
+  private async expand(rows: Row[], items: ExpandItem[], budget: AnswerBudget): Promise<void> {
     for (const item of items) {
       const { navigation, target, options } = item;
       const keys = [
@@ -254,7 +269,6 @@ export class ODataService {
               ).getMany(),
               withJoinKey,
             );
-      await this.expand(related, options.expand);
       if (options.count && keys.length > 0) {
         // OData's `Orders@odata.count`: all the related rows the nested filter selects, as
         // `$count=true` counts at the top level, whatever $top and $skip cut.
@@ -276,7 +290,9 @@ export class ODataService {
       for (const row of rows) {
         const matches = byKey.get(row[navigation.sourceProperty]) ?? [];
         row[navigation.name] = navigation.collection ? matches : (matches[0] ?? null);
+        budget.attach(row, navigation.collection ? matches : matches.slice(0, 1));
       }
+      await this.expand(related, options.expand, budget);
     }
   }
 
