@@ -6,7 +6,7 @@ import {
   TestApp,
   withApp,
 } from './support/test-app';
-import { recordShopQueries, seedDemo } from './support/odata';
+import { afterShopWrites, recordShopQueries, seedDemo } from './support/odata';
 
 describe('OData v4 API', () => {
   let t: TestApp;
@@ -1417,6 +1417,60 @@ describe('OData v4 API', () => {
         .expect(204);
       const replaced = await get(path).expect(200);
       expect(replaced.body).toMatchObject({ FirstName: 'Patty', Company: null, Active: true });
+    });
+
+    it('answers a write with what it wrote when the entity is deleted right after the write', async () => {
+      // Found by review: the answer was read after the write, so a DELETE in between made it a
+      // 500 (the write saved). The hook deletes the entity at that moment, every time.
+      const created = await (async () => {
+        const hook = afterShopWrites(t, () =>
+          t.db.query("DELETE FROM products WHERE sku = 'RACE-1'"),
+        );
+        try {
+          return await post('/odata/v1/Products', { Name: 'racing', Sku: 'RACE-1', Price: 2.5 });
+        } finally {
+          hook.stop();
+        }
+      })();
+      expect(created.status).toBe(201);
+      expect(created.body).toMatchObject({
+        Name: 'racing',
+        Sku: 'RACE-1',
+        Price: 2.5,
+        StockQuantity: 0,
+        Published: true,
+      });
+      expect(created.headers.location).toMatch(new RegExp(`/Products\\(${created.body.Id}\\)$`));
+      expect(await sqlIds("SELECT id FROM products WHERE sku = 'RACE-1'")).toEqual([]);
+
+      for (const method of ['patch', 'put'] as const) {
+        const { body } = await post('/odata/v1/Products', {
+          Name: 'racing',
+          Sku: `RACE-${method}`,
+          Price: 1,
+        }).expect(201);
+        const hook = afterShopWrites(t, () =>
+          t.db.query('DELETE FROM products WHERE id = $1', [body.Id]),
+        );
+        try {
+          const changed = await t.http[method](`/odata/v1/Products(${body.Id})`)
+            .set('Authorization', writer)
+            .set('Prefer', 'return=representation')
+            .send({ Name: 'raced', Sku: `RACE-${method}`, Price: 3 });
+          expect([method, changed.status]).toEqual([method, 200]);
+          expect(changed.body).toMatchObject({ Id: body.Id, Name: 'raced', Price: 3 });
+          expect(changed.headers['preference-applied']).toBe('return=representation');
+        } finally {
+          hook.stop();
+        }
+        expect(await sqlIds('SELECT id FROM products WHERE id = $1', [body.Id])).toEqual([]);
+        // Gone before the write: 404, also when there is nothing to write.
+        await t.http[method](`/odata/v1/Products(${body.Id})`)
+          .set('Authorization', writer)
+          .set('Prefer', 'return=representation')
+          .send(method === 'patch' ? {} : { Name: 'raced', Sku: `RACE-${method}`, Price: 3 })
+          .expect(404);
+      }
     });
 
     it('deletes with 204, then 404; a customer with orders is a 409', async () => {

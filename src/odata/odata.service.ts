@@ -96,23 +96,59 @@ export class ODataService {
     return this.dataSource.getRepository(set.entity).exists({ where: { id: key } });
   }
 
+  /**
+   * The new entity as stored, from the INSERT itself (`RETURNING`): a read after it could find
+   * it deleted already by another request, and the entity was created all the same (found by
+   * review: a POST racing a DELETE of the new key answered 500).
+   */
   async create(set: EntitySetModel, body: unknown): Promise<Row> {
     const fields = entityFieldsFromBody(set, body, 'create');
     const result = await this.write(set, () =>
-      this.dataSource.getRepository(set.entity).insert(fields),
+      this.dataSource
+        .createQueryBuilder()
+        .insert()
+        .into(set.entity)
+        .values(fields)
+        .returning(this.returning(set))
+        .updateEntity(false)
+        .execute(),
     );
-    const key = (result.identifiers[0] as { id: number }).id;
-    return (await this.get(set, key, emptyOptions()))!;
+    return toRow((result.raw as Record<string, unknown>[])[0], set.properties);
   }
 
-  /** PATCH (`update`) or PUT (`replace`); false when no such entity. */
-  async change(set: EntitySetModel, key: number, body: unknown, mode: WriteMode): Promise<boolean> {
+  /**
+   * PATCH (`update`) or PUT (`replace`): the entity as written, from the UPDATE itself
+   * (`RETURNING`, as for create); undefined when no such entity.
+   */
+  async change(
+    set: EntitySetModel,
+    key: number,
+    body: unknown,
+    mode: WriteMode,
+  ): Promise<Row | undefined> {
     const fields = entityFieldsFromBody(set, body, mode);
-    if (Object.keys(fields).length === 0) return this.exists(set, key);
+    // Nothing to write: the entity as it is, in one statement too.
+    if (Object.keys(fields).length === 0) return this.get(set, key, emptyOptions());
     const result = await this.write(set, () =>
-      this.dataSource.getRepository(set.entity).update({ id: key }, fields),
+      this.dataSource
+        .createQueryBuilder()
+        .update(set.entity)
+        .set(fields)
+        .where({ id: key })
+        .returning(this.returning(set))
+        .updateEntity(false)
+        .execute(),
     );
-    return (result.affected ?? 0) > 0;
+    const written = (result.raw as Record<string, unknown>[])[0];
+    return written && toRow(written, set.properties);
+  }
+
+  /** Every property of `set`, each column named as its entity field (as toRow reads them). */
+  private returning(set: EntitySetModel): string {
+    const metadata = this.dataSource.getMetadata(set.entity);
+    return set.properties
+      .map((p) => `"${metadata.findColumnWithPropertyName(p.field)!.databaseName}" AS "${p.field}"`)
+      .join(', ');
   }
 
   async remove(set: EntitySetModel, key: number): Promise<boolean> {
