@@ -1617,5 +1617,47 @@ describe('OData v4 API', () => {
         .set('Authorization', basic(writeOnly.publicKey, writeOnly.secretKey))
         .expect(403);
     });
+
+    it('shows a user without the read role no entity through a write', async () => {
+      // Found by review: PATCH `{}` with return=representation read any entity without `read`.
+      const user = await createApiUser(t, { roles: ['write'] });
+      const writeOnly = basic(user.publicKey, user.secretKey);
+      await t.http.get('/odata/v1/Customers(5)').set('Authorization', writeOnly).expect(403);
+      for (const [method, body] of [
+        ['patch', {}],
+        ['patch', { Company: 'Write Only Co' }],
+        ['put', { FirstName: 'W', LastName: 'O', Email: 'write-only@example.org' }],
+      ] as const) {
+        const response = await t.http[method]('/odata/v1/Customers(5)')
+          .set('Authorization', writeOnly)
+          .set('Prefer', 'return=representation')
+          .send(body);
+        // The preference is ignored, as RFC 7240 allows: the answer without it.
+        expect([method, body, response.status, response.text]).toEqual([method, body, 204, '']);
+        expect(response.headers).not.toHaveProperty('preference-applied');
+      }
+      const [row] = await t.db.query<{ email: string }>('SELECT email FROM customers WHERE id = 5');
+      expect(row.email).toBe('write-only@example.org');
+
+      // POST: 201 and the new key in Location, without the entity.
+      const created = await t.http
+        .post('/odata/v1/Products')
+        .set('Authorization', writeOnly)
+        .send({ Name: 'write only', Sku: 'WO-1', Price: 1 })
+        .expect(201);
+      expect(created.text).toBe('');
+      const [product] = await sqlIds("SELECT id FROM products WHERE sku = 'WO-1'");
+      expect(created.headers.location).toMatch(new RegExp(`/odata/v1/Products\\(${product}\\)$`));
+
+      // With both roles, the same requests show the entity, as before.
+      const represented = await t.http
+        .patch('/odata/v1/Customers(5)')
+        .set('Authorization', writer)
+        .set('Prefer', 'return=representation')
+        .send({})
+        .expect(200);
+      expect(represented.body).toMatchObject({ Id: 5, Email: 'write-only@example.org' });
+      expect(represented.headers['preference-applied']).toBe('return=representation');
+    });
   });
 });

@@ -233,10 +233,11 @@ export class ODataController {
     }
     const row = await this.odata.create(set, body);
     const location = `${serviceRoot(request)}/${set.name}(${String(row.Id)})`;
-    reply
-      .status(HttpStatus.CREATED)
-      .header('Location', location)
-      .header('Content-Type', jsonType(request));
+    reply.status(HttpStatus.CREATED).header('Location', location);
+    // The entity is data only the read role may see (found by review: a write-only user read
+    // any entity through a write); without it, the new key in Location is the whole answer.
+    if (!mayRead(request)) return undefined;
+    reply.header('Content-Type', jsonType(request));
     return this.single(request, set, row, emptyOptions());
   }
 
@@ -324,7 +325,10 @@ export class ODataController {
     return { set, key, property, value };
   }
 
-  /** 204 as OData answers by default; 200 with the entity for `Prefer: return=representation`. */
+  /**
+   * 204 as OData answers by default; 200 with the entity for `Prefer: return=representation`,
+   * to a user who may read it.
+   */
   private async change(
     resource: string,
     body: unknown,
@@ -342,7 +346,11 @@ export class ODataController {
     // a read here find nothing: a 500 for a change that was saved; found by review).
     const row = await this.odata.change(set, key, body, mode);
     if (!row) throw notFound(set, key);
-    if (!/return=representation/i.test(String(request.headers.prefer ?? ''))) {
+    // RFC 7240 lets a server ignore a preference: one that would show the entity to a user
+    // without the read role (found by review: PATCH `{}` with it read any entity) is ignored,
+    // and no Preference-Applied says it was applied.
+    const representation = /return=representation/i.test(String(request.headers.prefer ?? ''));
+    if (!representation || !mayRead(request)) {
       reply.status(HttpStatus.NO_CONTENT);
       return undefined;
     }
@@ -509,6 +517,11 @@ function parseNavigation(
   const target = findEntitySet(navigation.target)!;
   if (relatedKey > INT32_MAX) throw notFound(target, relatedKey);
   return { set, key, navigation, relatedKey };
+}
+
+/** The read role: the guard asks it of GET, and roles are independent of each other. */
+function mayRead(request: FastifyRequest): boolean {
+  return request.user?.roles.includes('read') ?? false;
 }
 
 function serviceRoot(request: FastifyRequest): string {
