@@ -11,7 +11,9 @@ describe('AnswerBudget', () => {
     const customer = { Id: 7 };
     for (const order of orders) budget.attach(order, [customer]);
     const again = [{ Id: 1 }, { Id: 2 }, { Id: 3 }];
+    expect(budget.left).toBe(6);
     expect(() => budget.attach(customer, again)).not.toThrow();
+    expect(budget.left).toBe(0);
     // One more level: the first of those orders appears twice, so one entity under it is 2.
     expect(() => budget.attach(again[0], [{ Id: 99 }])).toThrow(BadRequestException);
   });

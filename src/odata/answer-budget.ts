@@ -17,6 +17,11 @@ export class AnswerBudget {
 
   constructor(private readonly limit: number) {}
 
+  /** How many more entities the answer may hold. */
+  get left(): number {
+    return this.limit - this.entities;
+  }
+
   /** The entities at the top of the answer (the page, or the one entity), once each. */
   top(rows: Row[]): void {
     for (const row of rows) this.appearances.set(row, 1);

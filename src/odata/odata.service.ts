@@ -293,6 +293,8 @@ export class ODataService {
       };
       const scope = { property: targetProperty, value: keys };
       const paged = options.top !== undefined || options.skip !== undefined;
+      // Every row read belongs under at least one parent, so more rows than the budget has left
+      // are refused anyway: reading one more than that bounds what a single level holds.
       const related =
         keys.length === 0
           ? []
@@ -302,7 +304,9 @@ export class ODataService {
                 paged
                   ? this.pagedPerParent(target, withJoinKey, scope)
                   : this.selectQuery(target, withJoinKey, scope)
-              ).getMany(),
+              )
+                .limit(budget.left + 1)
+                .getMany(),
               withJoinKey,
             );
       if (options.count && keys.length > 0) {
