@@ -189,6 +189,15 @@ describe('rate limits and daily quotas (counters in memory)', () => {
     expect(Number(again.headers['retry-after'])).toBeLessThanOrEqual(5);
   });
 
+  it('a 30-day window lasts 30 days, beyond what setTimeout can wait (24.8 days)', async () => {
+    const user = await createApiUser(t, { rateLimit: { requests: 5, windowSeconds: 2_592_000 } });
+    const first = await t.http.get('/odata/v1').set(as(user)).expect(200);
+    expect(first.headers['ratelimit-policy']).toBe('"rate";q=5;w=2592000');
+    expect(expectRateLimit(first, 'rate', 4, 2_592_000)).toBeGreaterThan(2_592_000 - 5);
+    // The counter was not dropped at once (a timer of over 2^31-1 ms fires immediately).
+    expectRateLimit(await t.http.get('/odata/v1').set(as(user)).expect(200), 'rate', 3, 2_592_000);
+  });
+
   it('a user without limits gets no fields; neither do /health and the admin API', async () => {
     const user = await createApiUser(t);
     expectNoRateLimitFields(await t.http.get('/odata/v1').set(as(user)).expect(200));
@@ -445,6 +454,15 @@ if (!redisUp) {
     const day = new Date().toISOString().slice(0, 10);
     const ttl = await redis.pttl(`gatehouse:throttle:quota:${user.id}:${day}`);
     expect(Math.abs(ttl / 1000 - secondsToUtcMidnight())).toBeLessThanOrEqual(5);
+  });
+
+  it('a 30-day window is kept in Redis for 30 days', async () => {
+    const user = await create({ rateLimit: { requests: 5, windowSeconds: 2_592_000 } });
+    const first = await a.http.get('/odata/v1').set(as(user)).expect(200);
+    expect(expectRateLimit(first, 'rate', 4, 2_592_000)).toBeGreaterThan(2_592_000 - 5);
+    expectRateLimit(await b.http.get('/odata/v1').set(as(user)).expect(200), 'rate', 3, 2_592_000);
+    const ttl = await redis.pttl(`gatehouse:throttle:rate:${user.id}:2592000`);
+    expect(ttl).toBeGreaterThan(2_592_000_000 - 5000);
   });
 
   it("a limit changed through one instance applies to the other's next request", async () => {

@@ -28,11 +28,26 @@ describe('RateLimitCounters in memory', () => {
     expect((await counters.hit('quota', 'u1', 60)).hits).toBe(1);
   });
 
-  it('keeps a window longer than setTimeout can wait (cut to 24.8 days)', async () => {
+  it('keeps a 30-day window for 30 days, longer than setTimeout can wait', async () => {
     const counters = new RateLimitCounters(null);
-    const first = await counters.hit('rate', 'u1', 30 * 86_400);
-    expect(first.msLeft).toBe(2_147_483_000);
-    jest.advanceTimersByTime(86_400_000);
-    expect((await counters.hit('rate', 'u1', 30 * 86_400)).hits).toBe(2);
+    const window = 30 * 86_400;
+    expect(await counters.hit('rate', 'u1', window)).toEqual({ hits: 1, msLeft: window * 1000 });
+    // Past setTimeout's longest delay (24.8 days), which once deleted the key at once.
+    jest.advanceTimersByTime(25 * 86_400_000);
+    expect(await counters.hit('rate', 'u1', window)).toEqual({ hits: 2, msLeft: 5 * 86_400_000 });
+    jest.advanceTimersByTime(5 * 86_400_000 - 1);
+    expect(await counters.hit('rate', 'u1', window)).toEqual({ hits: 3, msLeft: 1 });
+    jest.advanceTimersByTime(1);
+    expect(await counters.hit('rate', 'u1', window)).toEqual({ hits: 1, msLeft: window * 1000 });
+  });
+
+  it("deletes a long window's counter once it has ended, not before", async () => {
+    const counters = new RateLimitCounters(null);
+    await counters.hit('quota', 'u1', 30 * 86_400);
+    // The deletion timer waits at most 24.8 days, then again for the rest of the window.
+    jest.advanceTimersByTime(30 * 86_400_000 - 1);
+    expect(jest.getTimerCount()).toBe(1);
+    jest.advanceTimersByTime(1);
+    expect(jest.getTimerCount()).toBe(0);
   });
 });

@@ -1,15 +1,10 @@
 import type Redis from 'ioredis';
-import { RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis } from 'rate-limiter-flexible';
+import { RateLimiterAbstract, RateLimiterRedis } from 'rate-limiter-flexible';
+import { LongWindowMemoryLimiter } from './long-window-memory-limiter';
 import type { PolicyName } from './rate-limit-headers';
 
 /** Every Redis key of the counters starts with this (then `rate:` or `quota:`). */
 export const RATE_LIMIT_KEY_PREFIX = 'gatehouse:throttle';
-
-/**
- * RateLimiterMemory expires its keys with setTimeout, whose longest delay is 2^31-1 ms (24.8
- * days); longer windows (RATE_LIMIT_WINDOW_SECONDS allows 30 days) are cut to that.
- */
-const MAX_WINDOW_SECONDS = Math.floor(2_147_483_647 / 1000);
 
 /** A counter after counting one request. */
 export interface CounterState {
@@ -39,7 +34,8 @@ export class RateLimitCounters {
         points: Number.MAX_SAFE_INTEGER,
         duration: 60,
       };
-      const memory = new RateLimiterMemory(options);
+      // Not RateLimiterMemory itself: it cannot keep a window over 24.8 days (see the class).
+      const memory = new LongWindowMemoryLimiter(options);
       if (!redis) return memory;
       return new RateLimiterRedis({
         ...options,
@@ -54,7 +50,7 @@ export class RateLimitCounters {
 
   /** Counts one request under `key` in a window of `windowSeconds` (used when it opens one). */
   async hit(policy: PolicyName, key: string, windowSeconds: number): Promise<CounterState> {
-    const customDuration = Math.min(Math.max(1, Math.ceil(windowSeconds)), MAX_WINDOW_SECONDS);
+    const customDuration = Math.max(1, Math.ceil(windowSeconds));
     const result = await this.limiters[policy].consume(key, 1, { customDuration });
     return { hits: result.consumedPoints, msLeft: result.msBeforeNext };
   }
