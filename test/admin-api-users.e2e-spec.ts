@@ -74,6 +74,19 @@ describe('admin API: /admin/api-users', () => {
         { name: 'x', secretKey: 'line\nbreak-secret-12345' },
         'secretKey',
       ],
+      // Lone surrogates reach the server as \ud800 escapes; they would be stored as given and
+      // match U+FFFD from the header's UTF-8, so different secrets would sign in alike.
+      ['a secret of lone surrogates', { name: 'x', secretKey: '\ud800'.repeat(20) }, 'secretKey'],
+      [
+        'a secret with a lone surrogate',
+        { name: 'x', secretKey: 'sixteen-chars-ok\udc00' },
+        'secretKey',
+      ],
+      [
+        'a public key with a lone surrogate',
+        { name: 'x', publicKey: 'pubkey00\ud800' },
+        'publicKey',
+      ],
       ['an unknown field', { name: 'x', isAdmin: true }, 'isAdmin'],
       // PostgreSQL refuses NUL in text (a 500 before), and the column holds 200 code points,
       // where @Length did not count the variation selectors U+FE0E/U+FE0F.
@@ -274,6 +287,19 @@ describe('admin API: /admin/api-users', () => {
       expect(response.status).toBe(400);
       expect(response.body.error.target).toBe('secretKey');
     });
+  });
+
+  it('takes a secret of characters outside the BMP (surrogate pairs), which then signs in', async () => {
+    const secretKey = '\u{1f511}'.repeat(16);
+    const created = await t.http
+      .post('/admin/api-users')
+      .set(admin())
+      .send({ name: 'keys', publicKey: 'astralkey001', secretKey })
+      .expect(201);
+    await t.http
+      .get('/odata/v1')
+      .set('Authorization', basic(created.body.publicKey, secretKey))
+      .expect(200);
   });
 
   it('answers 409 for a duplicate public key', async () => {

@@ -11,8 +11,11 @@ export const PUBLIC_KEY_RULE = 'must be 8-128 visible ASCII characters without s
 /**
  * Imported secrets: any printable UTF-8 text (no control characters, which RFC 7617 forbids
  * in credentials) of 16-1024 characters. Generated ones are 64 hex characters (256 bits).
+ * No lone UTF-16 surrogates either (JSON's `\ud800` escapes give them): UTF-8 cannot encode
+ * one, so it was hashed as U+FFFD and secrets that differ only there signed in alike. (Public
+ * keys are ASCII, which has none.)
  */
-export const SECRET_PATTERN = /^[^\p{Cc}]{16,1024}$/u;
+export const SECRET_PATTERN = /^[^\p{Cc}\p{Cs}]{16,1024}$/u;
 export const SECRET_RULE = 'must be 16-1024 printable characters';
 
 /**
