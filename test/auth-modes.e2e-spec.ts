@@ -134,6 +134,22 @@ describe('NODE_ENV=production (reason 1, SslRequired)', () => {
       await t.http.get('/odata/v1').set('Authorization', auth).expect(421);
     }));
 
+  it('takes the scheme in X-Forwarded-Proto in any case (RFC 3986: schemes are case-insensitive)', () =>
+    withApp(db, { NODE_ENV: 'production', TRUST_PROXY: '127.0.0.1,::1' }, async (t) => {
+      const auth = basic(user.publicKey, user.secretKey);
+      for (const [proto, status] of [
+        ['HTTPS', 200],
+        ['Https', 200],
+        ['HTTP', 421],
+      ] as const) {
+        await t.http
+          .get('/odata/v1')
+          .set('X-Forwarded-Proto', proto)
+          .set('Authorization', auth)
+          .expect(status);
+      }
+    }));
+
   it('does not believe a proxy outside TRUST_PROXY', () =>
     withApp(db, { NODE_ENV: 'production', TRUST_PROXY: '10.1.2.3' }, async (t) => {
       await t.http

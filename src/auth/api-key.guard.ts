@@ -23,6 +23,15 @@ function validPublicKey(request: FastifyRequest): string | undefined {
   return presented.kind === 'valid' ? presented.publicKey : undefined;
 }
 
+/**
+ * Whether a request's scheme is HTTPS. URI schemes are case-insensitive (RFC 3986, 3.1), and
+ * request.protocol is X-Forwarded-Proto as the proxy sent it: `HTTPS` was a 421. Called only
+ * in production; the common spelling is compared first, without lower-casing.
+ */
+function isHttps(protocol: string): boolean {
+  return protocol === 'https' || protocol.toLowerCase() === 'https';
+}
+
 type PassportMiddleware = (req: unknown, res: unknown, next: (error?: Error) => void) => void;
 type PassportOutcome = { user: AuthenticatedUser } | { error: Error };
 
@@ -92,7 +101,7 @@ export class ApiKeyGuard implements CanActivate {
       throw new AuthDeniedException(AuthResult.ApiDisabled);
     }
     // request.protocol honours X-Forwarded-Proto only from proxies TRUST_PROXY names.
-    if (this.config.nodeEnv === 'production' && request.protocol !== 'https') {
+    if (this.config.nodeEnv === 'production' && !isHttps(request.protocol)) {
       throw new AuthDeniedException(AuthResult.SslRequired);
     }
 
