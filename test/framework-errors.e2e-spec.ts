@@ -1,5 +1,5 @@
 import http from 'node:http';
-import { createTestApp, TestApp } from './support/test-app';
+import { adminAuth, basic, createTestApp, TestApp } from './support/test-app';
 
 /**
  * What Fastify and Node refuse before a route is reached, and so before the exception filter:
@@ -11,7 +11,7 @@ import { createTestApp, TestApp } from './support/test-app';
 function rawGet(
   t: TestApp,
   path: string,
-  headers: Record<string, string> = {},
+  headers: http.OutgoingHttpHeaders = {},
 ): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: unknown }> {
   const { port } = t.app.getHttpServer().address() as { port: number };
   return new Promise((resolve, reject) => {
@@ -52,6 +52,16 @@ describe('answers from below the routes', () => {
     const response = await rawGet(t, `/odata/v1/${'a'.repeat(101)}`);
     expect(response.status).toBe(414);
     expect(response.body).toEqual(shaped('URITooLong'));
+  });
+
+  it('uses the first of several Authorization headers: Node drops the others', async () => {
+    const wrong = basic('e2e-admin-public-key', 'not-the-secret-0000');
+    // An array value sends one header line per element.
+    const first = await rawGet(t, '/admin/settings', { Authorization: [adminAuth(), wrong] });
+    expect(first.status).toBe(200);
+    const second = await rawGet(t, '/admin/settings', { Authorization: [wrong, adminAuth()] });
+    expect(second.status).toBe(401);
+    expect(second.headers['smartstore-api-authresultid']).toBe('3');
   });
 
   it('431 RequestHeaderFieldsTooLarge for headers over 16 KB, before authentication', async () => {

@@ -25,6 +25,12 @@ const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
 // ignoreBOM keeps a leading U+FEFF as part of the key instead of silently dropping it.
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/**
+ * `header` is never an array from a real request: of several Authorization headers Node's HTTP
+ * parser keeps the first and drops the others (README, Authentication and denials). The type
+ * (IncomingHttpHeaders) allows one all the same, and a direct caller or an injected request can
+ * pass one, so an array is refused as malformed rather than one of its values picked.
+ */
 export function parseBasicAuthorization(header: string | string[] | undefined): BasicCredentials {
   if (header === undefined || header === '') return { kind: 'absent' };
   if (Array.isArray(header) || header.length > MAX_AUTHORIZATION_LENGTH) {

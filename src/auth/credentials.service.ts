@@ -217,7 +217,8 @@ export class CredentialsService {
    */
   private currentVerifiedHeader(request: RecognisableRequest): VerifiedHeader | undefined {
     const header = request.headers.authorization;
-    // Absent or repeated: never verified, so neither remembered nor in the digest table.
+    // Absent (or an array, which Node never makes of Authorization: it keeps the first of
+    // several): never verified, so neither remembered nor in the digest table.
     if (typeof header !== 'string') return undefined;
     const connection = request.socket as Connection | undefined;
     const remembered = connection?.[CONNECTION_HEADER];
