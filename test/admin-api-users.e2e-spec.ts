@@ -368,6 +368,72 @@ describe('admin API: /admin/api-users', () => {
       .expect(200);
   });
 
+  describe('routes that take no body refuse one with 400, and change nothing', () => {
+    const json = () => ({ ...admin(), 'Content-Type': 'application/json' });
+    const bodies: [string, string, string][] = [
+      ['a field', '{"secretKey":"wantedsecret0000001"}', 'secretKey'],
+      ['an array', '[1,2]', '0'],
+      ['an empty array', '[]', 'body'],
+      ['a JSON string', '"x"', 'body'],
+      ['a number', '1', 'body'],
+    ];
+
+    it.each(bodies)('POST …/secret with %s: the secret stays', async (_, body, target) => {
+      const user = await createApiUser(t);
+      const response = await t.http
+        .post(`/admin/api-users/${user.id}/secret`)
+        .set(json())
+        .send(body)
+        .expect(400);
+      expect(response.body.error.code).toBe('InvalidRequestBody');
+      expect(response.body.error.target).toBe(target);
+      await t.http
+        .get('/odata/v1')
+        .set('Authorization', basic(user.publicKey, user.secretKey))
+        .expect(200);
+    });
+
+    it.each(bodies)('DELETE with %s: the user stays', async (_, body, target) => {
+      const user = await createApiUser(t);
+      const response = await t.http
+        .delete(`/admin/api-users/${user.id}`)
+        .set(json())
+        .send(body)
+        .expect(400);
+      expect(response.body.error.target).toBe(target);
+      await t.http.get(`/admin/api-users/${user.id}`).set(admin()).expect(200);
+    });
+
+    it('names the field: DELETE with {"force": true}', async () => {
+      const user = await createApiUser(t);
+      const response = await t.http
+        .delete(`/admin/api-users/${user.id}`)
+        .set(admin())
+        .send({ force: true })
+        .expect(400);
+      expect(response.body.error).toMatchObject({
+        code: 'InvalidRequestBody',
+        target: 'force',
+        message: 'force is not a known field',
+      });
+    });
+
+    it('takes no body, {} or null (as none)', async () => {
+      for (const body of [undefined, '{}', 'null']) {
+        const user = await createApiUser(t);
+        const rotate = t.http.post(`/admin/api-users/${user.id}/secret`).set(admin());
+        const remove = t.http.delete(`/admin/api-users/${user.id}`).set(admin());
+        if (body === undefined) {
+          await rotate.expect(200);
+          await remove.expect(204);
+        } else {
+          await rotate.set(json()).send(body).expect(200);
+          await remove.set(json()).send(body).expect(204);
+        }
+      }
+    });
+  });
+
   it('deletes a user with 204; the key is then unknown', async () => {
     const user = await createApiUser(t);
     const response = await t.http.delete(`/admin/api-users/${user.id}`).set(admin()).expect(204);

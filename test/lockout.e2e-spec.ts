@@ -250,6 +250,21 @@ describe('locks and bans (AUTH_LOCKOUT_ATTEMPTS=3, AUTH_IP_BAN_ATTEMPTS=6)', () 
     }
   });
 
+  it('refuses a body on DELETE with 400 naming the field, before looking the id up', async () => {
+    const response = await t.http
+      .delete(`/admin/lockouts/${'0'.repeat(32)}`)
+      .set('Authorization', adminAuth())
+      .send({ force: true })
+      .expect(400);
+    expect(response.body.error).toMatchObject({ code: 'InvalidRequestBody', target: 'force' });
+    // An empty object is no body: the id is looked up as ever.
+    await t.http
+      .delete(`/admin/lockouts/${'0'.repeat(32)}`)
+      .set('Authorization', adminAuth())
+      .send({})
+      .expect(404);
+  });
+
   it('keeps the lockouts API for admins', async () => {
     const reader = await createApiUser(t, { roles: ['read'] });
     await t.http

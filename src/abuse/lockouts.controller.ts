@@ -1,4 +1,5 @@
 import {
+  Body,
   Controller,
   Delete,
   Get,
@@ -8,6 +9,7 @@ import {
   Param,
 } from '@nestjs/common';
 import { AdminApi } from '../audit/admin-api.decorator';
+import { NoBodyDto } from '../common/no-body.dto';
 import { LockoutService, LockView } from './lockout.service';
 import { AuditAction } from '../audit/admin-action';
 
@@ -25,7 +27,7 @@ export class LockoutsController {
   @Delete(':id')
   @AuditAction('lockouts.lift')
   @HttpCode(HttpStatus.NO_CONTENT)
-  async lift(@Param('id') id: string): Promise<void> {
+  async lift(@Param('id') id: string, @Body() _body: NoBodyDto): Promise<void> {
     if (!(await this.lockouts.lift(id))) {
       throw new NotFoundException({
         code: 'NotFound',

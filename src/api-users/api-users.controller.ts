@@ -11,6 +11,7 @@ import {
   Query,
 } from '@nestjs/common';
 import { AdminApi } from '../audit/admin-api.decorator';
+import { NoBodyDto } from '../common/no-body.dto';
 import { usageRangeOf } from '../usage/usage-range';
 import { UsageReport, UsageService } from '../usage/usage.service';
 import { ApiUsersService, ApiUserView, ApiUserWithSecret } from './api-users.service';
@@ -62,13 +63,16 @@ export class ApiUsersController {
   /** A new secret; the old one stops working with the next request. */
   @Post(':id/secret')
   @HttpCode(HttpStatus.OK)
-  rotateSecret(@Param('id') id: string): Promise<ApiUserWithSecret> {
+  rotateSecret(
+    @Param('id') id: string,
+    @Body() _body: NoBodyDto, // a secret of one's choice is set by import, not here
+  ): Promise<ApiUserWithSecret> {
     return this.apiUsers.rotateSecret(id);
   }
 
   @Delete(':id')
   @HttpCode(HttpStatus.NO_CONTENT)
-  remove(@Param('id') id: string): Promise<void> {
+  remove(@Param('id') id: string, @Body() _body: NoBodyDto): Promise<void> {
     return this.apiUsers.remove(id);
   }
 }
