@@ -1,3 +1,4 @@
+import { seedDemo } from './support/odata';
 import { basic, createApiUser, disableApiUser, withApp } from './support/test-app';
 import { createTestDatabase, TestDatabase } from './support/test-database';
 
@@ -148,6 +149,42 @@ describe('NODE_ENV=production (reason 1, SslRequired)', () => {
           .set('Authorization', auth)
           .expect(status);
       }
+    }));
+
+  it('writes its URLs with the scheme in lower case, and takes its own back in any case', () =>
+    withApp(db, { NODE_ENV: 'production', TRUST_PROXY: '127.0.0.1,::1' }, async (t) => {
+      // HTTPS from the proxy went into every URL the answer wrote (found by review).
+      await seedDemo(t);
+      const auth = basic(user.publicKey, user.secretKey);
+      const page = await t.http
+        .get('/odata/v1/Customers?$top=1')
+        .set('X-Forwarded-Proto', 'HTTPS')
+        .set('Authorization', auth)
+        .expect(200);
+      expect(page.body['@odata.context']).toMatch(/^https:\/\/127\.0\.0\.1:\d+\/odata\/v1\//);
+      const paged = await t.http
+        .get('/odata/v1/Customers')
+        .set('X-Forwarded-Proto', 'HTTPS')
+        .set('Authorization', auth)
+        .expect(200);
+      expect(paged.body['@odata.nextLink']).toMatch(/^https:\/\//);
+      const customerUrl = page.body['@odata.context'].replace(
+        /\$metadata#Customers$/,
+        `Customers(${page.body.value[0].Id})`,
+      );
+      const created = await t.http
+        .post('/odata/v1/Orders')
+        .set('X-Forwarded-Proto', 'HTTPS')
+        .set('Authorization', auth)
+        .send({
+          OrderNumber: `SCHEME-${Date.now()}`,
+          OrderTotal: 1,
+          OrderStatus: 'Pending',
+          'Customer@odata.bind': customerUrl.replace(/^https/, 'HTTPS'),
+        })
+        .expect(201);
+      expect(created.headers.location).toMatch(/^https:\/\//);
+      expect(created.body.CustomerId).toBe(page.body.value[0].Id);
     }));
 
   it('does not believe a proxy outside TRUST_PROXY', () =>

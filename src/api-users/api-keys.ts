@@ -16,7 +16,8 @@ export const PUBLIC_KEY_RULE = 'must be 8-128 visible ASCII characters without s
  * keys are ASCII, which has none.)
  */
 export const SECRET_PATTERN = /^[^\p{Cc}\p{Cs}]{16,1024}$/u;
-export const SECRET_RULE = 'must be 16-1024 printable characters';
+export const SECRET_RULE =
+  'must be 16-1024 printable characters (no control characters, no lone UTF-16 surrogates)';
 
 /**
  * The most UTF-8 bytes `publicKey:secretKey` may have: `Basic ` and their base64 (4 characters

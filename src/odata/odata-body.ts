@@ -128,7 +128,10 @@ function withBindings(
 
 function referencedKey(name: string, navigation: EdmNavigation, value: unknown): number {
   const target = navigation.target;
-  const pattern = new RegExp(`^(?:(?:https?://[^/?#]+)?/odata/v1/)?${target}${KEY_SEGMENT}$`);
+  // The scheme in any case (RFC 3986); the rest of the URL as the service writes it.
+  const pattern = new RegExp(
+    `^(?:(?:[hH][tT][tT][pP][sS]?://[^/?#]+)?/odata/v1/)?${target}${KEY_SEGMENT}$`,
+  );
   const match = typeof value === 'string' ? pattern.exec(value) : null;
   const key = match ? Number(match[1]) : NaN;
   if (!match || key > INT32_MAX) {

@@ -392,7 +392,9 @@ export class ODataController {
     const options = this.options(set, query, request, undefined, maxTop);
     // A client may ask for smaller pages (`Prefer: odata.maxpagesize=N`), never larger ones.
     const preferred = preferredPageSize(request);
-    const pageSize = Math.min(maxTop, preferred ?? maxTop);
+    // Nor larger than an answer may be (ODATA_MAX_ANSWER_ENTITIES may be set below maxTop):
+    // a plain list was refused as too large rather than paged (found by review).
+    const pageSize = Math.min(maxTop, preferred ?? maxTop, this.config.odataMaxAnswerEntities);
     if (preferred !== undefined)
       reply.header('Preference-Applied', `odata.maxpagesize=${pageSize}`);
     const page = await this.odata.list(set, options, pageSize, scope);
@@ -525,7 +527,7 @@ function mayRead(request: FastifyRequest): boolean {
 }
 
 function serviceRoot(request: FastifyRequest): string {
-  return `${request.protocol}://${request.host}/odata/v1`;
+  return `${scheme(request)}://${request.host}/odata/v1`;
 }
 
 /** `…/$metadata#Customers`, with the selected properties and expansions when `$select` is used. */
@@ -568,7 +570,7 @@ function nextLink(
     typeof value === 'string' ? [`${encodeURIComponent(name)}=${encodeURIComponent(value)}`] : [],
   );
   const path = request.url.split('?')[0];
-  return `${request.protocol}://${request.host}${path}?${parts.join('&')}`;
+  return `${scheme(request)}://${request.host}${path}?${parts.join('&')}`;
 }
 
 function notFound(set: EntitySetModel, key: number): NotFoundException {
@@ -613,4 +615,14 @@ function failingPrecondition(request: FastifyRequest): 'If-Match' | 'If-None-Mat
 
 function preconditionFailed(message: string): HttpException {
   return new HttpException({ code: 'PreconditionFailed', message }, HttpStatus.PRECONDITION_FAILED);
+}
+
+/**
+ * The request's scheme in lower case, as URLs are written: a trusted proxy's
+ * `X-Forwarded-Proto` may say `HTTPS`, which the production check accepts, and its spelling
+ * went into every URL of the answer (found by review).
+ */
+function scheme(request: FastifyRequest): string {
+  const { protocol } = request;
+  return protocol === 'http' || protocol === 'https' ? protocol : String(protocol).toLowerCase();
 }
