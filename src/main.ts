@@ -6,7 +6,9 @@ import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module';
+import { AddressInfo } from 'node:net';
 import { AppConfig, ConfigError, loadConfig } from './config/app-config';
+import { databaseProblem, listenProblem, serviceUrl } from './config/startup-checks';
 import { EmbeddedPostgres } from './database/embedded-postgres';
 import { settledWithin } from './common/settled-within';
 import { seedDemoData } from './shop/demo-data';
@@ -31,21 +33,18 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  let embedded: EmbeddedPostgres | undefined;
-  let env = process.env;
-  if (!config.databaseUrl) {
-    try {
-      embedded = await EmbeddedPostgres.start(config.dataDir, (line) => logger.log(line));
-    } catch (error) {
-      // One line naming the variable (CONTRACT 1), not a stack trace.
-      const reason = error instanceof Error ? error.message : String(error);
-      console.error(`Gatehouse cannot start: DATA_DIR (${config.dataDir}): ${reason}`);
-      process.exit(1);
-    }
-    env = { ...process.env, DATABASE_URL: embedded.url };
-    logger.log(`Embedded PostgreSQL is running (data in ${config.dataDir})`);
+  // Before anything starts: nothing half-starts for an address it cannot listen on.
+  const listenError = await listenProblem(config.host, config.port);
+  if (listenError) {
+    console.error(`Gatehouse cannot start: ${listenError}`);
+    process.exit(1);
   }
 
+  let embedded: EmbeddedPostgres | undefined;
+  // The embedded server while it starts: a signal then waits for it and stops it (it runs in a
+  // session of its own, and a signal before the handlers below were installed left it running;
+  // found by review).
+  let embeddedStarting: Promise<EmbeddedPostgres> | undefined;
   let app: NestFastifyApplication | undefined;
   let stopping = false;
   const stop = async (exitCode: number): Promise<void> => {
@@ -80,6 +79,7 @@ async function main(): Promise<void> {
       logger.error(`Error while closing: ${String(error)}`);
       exitCode = exitCode || 1;
     }
+    embedded ??= await embeddedStarting?.catch(() => undefined);
     const leftFor = await embedded?.stop().catch((error) => {
       logger.error(`Could not stop PostgreSQL: ${error}`);
       return [];
@@ -94,6 +94,33 @@ async function main(): Promise<void> {
       logger.log(`${signal} received, shutting down`);
       void stop(0);
     });
+  }
+
+  let env = process.env;
+  if (!config.databaseUrl) {
+    try {
+      embeddedStarting = EmbeddedPostgres.start(config.dataDir, (line) => logger.log(line));
+      embedded = await embeddedStarting;
+    } catch (error) {
+      if (stopping) return; // a signal came first: stop() ends the process
+      // One line naming the variable (CONTRACT 1), not a stack trace.
+      const reason = error instanceof Error ? error.message : String(error);
+      console.error(`Gatehouse cannot start: DATA_DIR (${config.dataDir}): ${reason}`);
+      process.exit(1);
+    }
+    if (stopping) return;
+    env = { ...process.env, DATABASE_URL: embedded.url };
+    logger.log(`Embedded PostgreSQL is running (data in ${config.dataDir})`);
+  }
+
+  // One line naming the variable for a database that cannot be used, rather than a stack trace
+  // per retry of TypeORM's and Nest's dump of the error.
+  const databaseError = await databaseProblem(env.DATABASE_URL!);
+  if (databaseError) {
+    const variable = embedded ? `DATA_DIR (${config.dataDir})` : 'DATABASE_URL';
+    console.error(`Gatehouse cannot start: ${variable}: ${databaseError}`);
+    await stop(1);
+    return;
   }
 
   try {
@@ -115,8 +142,11 @@ async function main(): Promise<void> {
     await stop(1);
     return;
   }
-  const scheme = config.tls ? 'https' : 'http';
-  logger.log(`Gatehouse is serving on ${scheme}://${config.host}:${config.port}`);
+  // The port it got (PORT=0 asks for any free one).
+  const { port } = app.getHttpServer().address() as AddressInfo;
+  logger.log(
+    `Gatehouse is serving on ${serviceUrl(config.tls ? 'https' : 'http', config.host, port)}`,
+  );
   if (config.nodeEnv === 'production' && !config.tls && config.trustProxy === false) {
     logger.warn(
       'NODE_ENV=production without TLS_CERT_FILE or TRUST_PROXY: every request will get 421 SslRequired',

@@ -122,14 +122,28 @@ async function startOnDatabase(url: string): Promise<{ port: number; started: St
   return { port, started };
 }
 
+/** SIGTERM: main exits with 0, its embedded cluster made and its server stopped. */
+async function expectCleanStopOnSigterm(started: Started, dataDir: string): Promise<void> {
+  started.child.kill('SIGTERM');
+  expect(await started.exited).toBe(0);
+  // PostgreSQL removes its pid file when it has shut down cleanly.
+  expect(existsSync(join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
+  expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+}
+
 describe('starting and stopping Gatehouse (src/main.ts)', () => {
-  it('stops a start with a bad variable with one line naming it, and exit code 1', async () => {
-    const started = startMain({ PORT: 'eighty' });
+  /** Starts main with `env` and expects exit code 1 with `line` as all its output. */
+  async function expectRefusedStart(env: Record<string, string>, line: string): Promise<void> {
+    const started = startMain(env);
     expect(await started.exited).toBe(1);
-    expect(started.output().trim().split('\n')).toEqual([
-      'Gatehouse cannot start: PORT: must be a port number 0-65535',
-    ]);
-  }, 60_000);
+    expect(started.output().trim().split('\n')).toEqual([`Gatehouse cannot start: ${line}`]);
+  }
+
+  it(
+    'stops a start with a bad variable with one line naming it, and exit code 1',
+    () => expectRefusedStart({ PORT: 'eighty' }, 'PORT: must be a port number 0-65535'),
+    60_000,
+  );
 
   it('serves on an embedded PostgreSQL, prints the bootstrap keys, and stops it on SIGTERM', async () => {
     const { dataDir, release } = await tempDataDir();
@@ -145,11 +159,51 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
       });
       expect(response.status).toBe(200);
 
-      started.child.kill('SIGTERM');
-      expect(await started.exited).toBe(0);
-      // PostgreSQL removes its pid file when it has shut down cleanly.
-      expect(existsSync(join(dataDir, 'postgres', 'PG_VERSION'))).toBe(true);
-      expect(existsSync(join(dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
+      await expectCleanStopOnSigterm(started, dataDir);
+    } finally {
+      await release();
+    }
+  }, 60_000);
+
+  it('stops a start on a PORT in use with one line naming it, before it creates anything', async () => {
+    const { dataDir, release } = await tempDataDir();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as { port: number };
+      // A DATA_DIR that does not exist yet: the cluster was created, seeded and the keys
+      // printed before the bind failed, in some sixty lines of log (found by review).
+      await expectRefusedStart(
+        { DATA_DIR: join(dataDir, 'new'), PORT: String(port) },
+        `PORT (${port}): 127.0.0.1:${port} is already in use`,
+      );
+      expect(existsSync(join(dataDir, 'new'))).toBe(false);
+    } finally {
+      taken.close();
+      await release();
+    }
+  }, 60_000);
+
+  it('stops a start whose DATABASE_URL names no database with one line naming it', async () => {
+    const url = urlForDatabase(process.env.GATEHOUSE_TEST_SERVER_URL!, 'gatehouse_no_such_db');
+    // Before: a stack trace per TypeORM retry and Nest's dump of the error, never the variable.
+    await expectRefusedStart(
+      { DATABASE_URL: url, PORT: String(await freePort()) },
+      'DATABASE_URL: database "gatehouse_no_such_db" does not exist',
+    );
+  }, 60_000);
+
+  it('stops the embedded PostgreSQL it is starting when SIGTERM comes during the start', async () => {
+    const { dataDir, release } = await tempDataDir();
+    try {
+      const started = startMain({ DATA_DIR: dataDir, PORT: String(await freePort()) });
+      for (let i = 0; i < 300 && !/Creating the embedded/.test(started.output()); i++) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(started.output()).toMatch(/Creating the embedded/);
+      // Node's default handler ended the process there, leaving the server it was starting
+      // running in its own session (found by review).
+      await expectCleanStopOnSigterm(started, dataDir);
     } finally {
       await release();
     }

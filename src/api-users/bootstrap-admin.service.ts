@@ -1,6 +1,7 @@
 import { Injectable, OnApplicationBootstrap } from '@nestjs/common';
 import { QueryFailedError } from 'typeorm';
 import { AppConfig } from '../config/app-config';
+import { serviceUrl } from '../config/startup-checks';
 import { ApiUsersService } from './api-users.service';
 
 /**
@@ -41,7 +42,7 @@ export class BootstrapAdminService implements OnApplicationBootstrap {
           `  public key:  ${created.publicKey}`,
           `  secret key:  ${created.secretKey}`,
           '  Try it:',
-          `  curl -u ${created.publicKey}:${created.secretKey} http://${this.config.host}:${this.config.port}/admin/settings`,
+          `  curl -u ${created.publicKey}:${created.secretKey} ${serviceUrl(this.config.tls ? 'https' : 'http', this.config.host, this.config.port)}/admin/settings`,
           '=================================================================================',
           '',
         ].join('\n') + '\n',
