@@ -58,7 +58,7 @@ export function dataSourceOptions(url: string, tuning: DataSourceTuning = {}): D
       // network gone without a reset) cannot, and a query would wait for the operating system
       // to give the connection up, many minutes. The client gives up later than the server
       // would, so a slow query still ends with the server's own error. Migrations run on this
-      // pool too (migrationsRun), so a statement of theirs gets 10 s: one that rewrites a large
+      // pool too (runMigrationsLocked), so a statement of theirs gets 10 s: one that rewrites a large
       // table needs a way around both limits (not needed yet; see the README's Health section).
       // When it fires, the statement may still commit on the server (pg neither cancels it nor
       // closes the connection): the batched writes are therefore idempotent (write-batches.ts).

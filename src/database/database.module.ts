@@ -1,7 +1,9 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, DataSourceOptions } from 'typeorm';
 import { AppConfig } from '../config/app-config';
 import { dataSourceOptions, DataSourceTuning } from './data-source-options';
+import { runMigrationsLocked } from './run-migrations';
 
 @Module({})
 export class DatabaseModule {
@@ -18,11 +20,21 @@ export class DatabaseModule {
             }
             return {
               ...dataSourceOptions(config.databaseUrl, tuning),
-              migrationsRun: true,
               // Fail the start quickly with the real cause rather than retrying for half a minute.
               retryAttempts: 2,
               retryDelay: 1000,
             };
+          },
+          // Migrations at start, one instance at a time (see runMigrationsLocked).
+          dataSourceFactory: async (options?: DataSourceOptions) => {
+            const dataSource = await new DataSource(options!).initialize();
+            try {
+              await runMigrationsLocked(dataSource);
+            } catch (error) {
+              await dataSource.destroy();
+              throw error;
+            }
+            return dataSource;
           },
         }),
       ],
