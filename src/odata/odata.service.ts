@@ -325,7 +325,10 @@ export class ODataService {
       const byKey = new Map<unknown, Row[]>();
       for (const r of related) {
         const k = r[navigation.targetProperty];
-        byKey.set(k, [...(byKey.get(k) ?? []), r]);
+        // Appended in place: a copy per row was quadratic in one parent's related rows.
+        const group = byKey.get(k);
+        if (group) group.push(r);
+        else byKey.set(k, [r]);
       }
       for (const row of rows) {
         const matches = byKey.get(row[navigation.sourceProperty]) ?? [];
