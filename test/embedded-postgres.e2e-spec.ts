@@ -1,0 +1,104 @@
+import { spawnSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { EmbeddedPostgres } from '../src/database/embedded-postgres';
+import { RunWatchdog } from './support/run-watchdog';
+import { runOnServer } from './support/test-database';
+
+/**
+ * EmbeddedPostgres.start() on a DATA_DIR in the states that concurrent and interrupted first
+ * starts leave behind (found by review). Each test makes one cluster (initdb takes seconds).
+ */
+
+/** The servers a test started, stopped after it; the first stop of this process stops them. */
+let started: EmbeddedPostgres[] = [];
+
+/** A temporary DATA_DIR, guarded by a watchdog should Jest end in the middle (see main.e2e-spec). */
+async function tempDataDir(): Promise<{ dataDir: string; release: () => Promise<void> }> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-embedded-'));
+  const watchdog = await RunWatchdog.start(process.cwd());
+  watchdog.watch({ dataDir });
+  return {
+    dataDir,
+    release: async () => {
+      for (const server of started) await server.stop().catch(() => undefined);
+      started = [];
+      await rm(dataDir, { recursive: true, force: true });
+      watchdog.done();
+    },
+  };
+}
+
+async function start(dataDir: string): Promise<EmbeddedPostgres> {
+  const server = await EmbeddedPostgres.start(dataDir, () => undefined);
+  started.push(server);
+  return server;
+}
+
+async function selectOne(url: string): Promise<number> {
+  const [{ one }] = await runOnServer<{ one: number }>(url, 'SELECT 1 AS one');
+  return one;
+}
+
+/** The id of a process that has ended. */
+function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '']).pid;
+}
+
+describe('the embedded PostgreSQL (src/database/embedded-postgres.ts)', () => {
+  it('makes one cluster for two first starts at once on a DATA_DIR, which both use', async () => {
+    const { dataDir, release } = await tempDataDir();
+    try {
+      // Each wrote its own password and ran initdb: one failed, the other's cluster had a
+      // password other than the file's, and no start on that DATA_DIR could log in again.
+      const [a, b] = await Promise.all([start(dataDir), start(dataDir)]);
+      expect(await selectOne(a.url)).toBe(1);
+      expect(await selectOne(b.url)).toBe(1);
+      const password = (await readFile(join(dataDir, 'postgres.password'), 'utf8')).trim();
+      expect(new URL(a.url).password).toBe(password);
+      expect(b.url).toBe(a.url);
+      await a.stop(); // stops the server: both are this process's
+      started = [];
+
+      const c = await start(dataDir);
+      expect(await selectOne(c.url)).toBe(1);
+    } finally {
+      await release();
+    }
+  }, 90_000);
+
+  it('recovers from a first start killed during initdb', async () => {
+    const { dataDir, release } = await tempDataDir();
+    try {
+      const pid = deadPid();
+      // What a start killed during initdb leaves: its lock, initdb's half-made directory (or,
+      // from an earlier Gatehouse, an empty one where initdb removed what it had made), and the
+      // password file written before initdb.
+      await writeFile(join(dataDir, 'start.lock'), String(pid));
+      await mkdir(join(dataDir, `postgres.init-${pid}`, 'base'), { recursive: true });
+      await writeFile(join(dataDir, `postgres.init-${pid}`, 'PG_VERSION'), '18\n');
+      await mkdir(join(dataDir, 'postgres'));
+      await writeFile(join(dataDir, 'postgres.password'), 'the-password-of-the-killed-start');
+
+      const server = await start(dataDir);
+      expect(new URL(server.url).password).toBe('the-password-of-the-killed-start');
+      expect(await selectOne(server.url)).toBe(1);
+    } finally {
+      await release();
+    }
+  }, 60_000);
+
+  it('says in one line what to do about a postgres directory that holds no cluster', async () => {
+    const { dataDir, release } = await tempDataDir();
+    try {
+      await mkdir(join(dataDir, 'postgres'));
+      await writeFile(join(dataDir, 'postgres', 'postgresql.conf'), '');
+      await expect(start(dataDir)).rejects.toThrow(
+        /^\S+\/postgres holds no complete PostgreSQL cluster \(.*\); delete that directory to start afresh$/,
+      );
+    } finally {
+      await release();
+    }
+  }, 30_000);
+});
