@@ -101,4 +101,30 @@ describe('the embedded PostgreSQL (src/database/embedded-postgres.ts)', () => {
       await release();
     }
   }, 30_000);
+
+  it('serves on loopback TCP only, also a cluster whose postgresql.conf lacks those lines', async () => {
+    const { dataDir, release } = await tempDataDir();
+    try {
+      const first = await start(dataDir);
+      await first.stop();
+      started = [];
+      // A first start killed just after initdb did not add them, and the server had a Unix
+      // socket in /tmp from then on (found by review).
+      const confFile = join(dataDir, 'postgres', 'postgresql.conf');
+      const conf = await readFile(confFile, 'utf8');
+      const stripped = conf.replace(/^(listen_addresses|unix_socket_directories) = .*$/gm, '');
+      expect(stripped).not.toBe(conf);
+      await writeFile(confFile, stripped);
+
+      const server = await start(dataDir);
+      const [settings] = await runOnServer<{ sockets: string; addresses: string }>(
+        server.url,
+        `SELECT current_setting('unix_socket_directories') AS sockets,
+                current_setting('listen_addresses') AS addresses`,
+      );
+      expect(settings).toEqual({ sockets: '', addresses: '127.0.0.1' });
+    } finally {
+      await release();
+    }
+  }, 60_000);
 });

@@ -86,6 +86,9 @@ export class EmbeddedPostgres {
         port = running;
       } else {
         port = await freePort();
+        // Only TCP on loopback, no socket file to collide with a system PostgreSQL: given on
+        // every start, as the lines createCluster() adds to postgresql.conf are missing from a
+        // cluster whose first start was killed just after initdb (found by review).
         await server.pgCtl(
           'start',
           '-w',
@@ -94,7 +97,7 @@ export class EmbeddedPostgres {
           '-l',
           join(pgData, 'server.log'),
           '-o',
-          `-p ${port}`,
+          `-p ${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=''`,
         );
       }
       server.url = `postgres://postgres:${password}@127.0.0.1:${port}/postgres`;
@@ -254,7 +257,7 @@ async function createCluster(
       }
       throw error;
     });
-  // Only TCP on loopback: no socket file to collide with a system PostgreSQL.
+  // Only TCP on loopback, also for a server started by hand (Gatehouse gives these on each start).
   const conf = "\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n";
   await writeFile(join(building, 'postgresql.conf'), conf, { flag: 'a' });
   await rename(building, pgData);
