@@ -313,8 +313,11 @@ async function lockDataDir(
   }
 }
 
-/** The process id in a lock file, 'stale' when that process is gone, 'gone' without a file. */
-async function lockHolder(lockFile: string): Promise<number | 'stale' | 'gone'> {
+/**
+ * The process id in a lock file ('unknown' while being written), 'stale' when that process is
+ * gone, 'gone' without a file.
+ */
+async function lockHolder(lockFile: string): Promise<number | 'unknown' | 'stale' | 'gone'> {
   let content: string;
   let modified: number;
   try {
@@ -329,7 +332,7 @@ async function lockHolder(lockFile: string): Promise<number | 'stale' | 'gone'> 
   const pid = Number(content.trim());
   // Empty: its process is writing its id now, or was killed between creating and writing it.
   if (!content.trim() || !Number.isInteger(pid)) {
-    return Date.now() - modified > 5000 ? 'stale' : 0;
+    return Date.now() - modified > 5000 ? 'stale' : 'unknown';
   }
   // Our own id but not held by us: left by an earlier process that had our id (a container's).
   if (pid === process.pid) return heldLocks.has(lockFile) ? pid : 'stale';
