@@ -7,6 +7,7 @@ import { Block, LockoutService } from '../abuse/lockout.service';
 import { AppConfig } from '../config/app-config';
 import { rememberedSettings, rememberedSettingsFailure } from '../settings/request-settings';
 import { SettingsService, SettingsView } from '../settings/settings.service';
+import { requestScheme } from '../common/request-scheme';
 import { AuthDeniedException } from './auth-denied.exception';
 import { AuthResult } from './auth-result';
 import { AuthenticatedUser } from './authenticated-user';
@@ -21,15 +22,6 @@ const BASIC_STRATEGY = 'basic';
 function validPublicKey(request: FastifyRequest): string | undefined {
   const presented = basicCredentialsOf(request);
   return presented.kind === 'valid' ? presented.publicKey : undefined;
-}
-
-/**
- * Whether a request's scheme is HTTPS. URI schemes are case-insensitive (RFC 3986, 3.1), and
- * request.protocol is X-Forwarded-Proto as the proxy sent it: `HTTPS` was a 421. Called only
- * in production; the common spelling is compared first, without lower-casing.
- */
-function isHttps(protocol: string): boolean {
-  return protocol === 'https' || protocol.toLowerCase() === 'https';
 }
 
 type PassportMiddleware = (req: unknown, res: unknown, next: (error?: Error) => void) => void;
@@ -101,7 +93,7 @@ export class ApiKeyGuard implements CanActivate {
       throw new AuthDeniedException(AuthResult.ApiDisabled);
     }
     // request.protocol honours X-Forwarded-Proto only from proxies TRUST_PROXY names.
-    if (this.config.nodeEnv === 'production' && !isHttps(request.protocol)) {
+    if (this.config.nodeEnv === 'production' && requestScheme(request.protocol) !== 'https') {
       throw new AuthDeniedException(AuthResult.SslRequired);
     }
 

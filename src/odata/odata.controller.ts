@@ -21,6 +21,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { AppConfig } from '../config/app-config';
 import { rememberedSettings } from '../settings/request-settings';
 import { SettingsService } from '../settings/settings.service';
+import { requestScheme } from '../common/request-scheme';
 import {
   EdmNavigation,
   EdmProperty,
@@ -527,7 +528,7 @@ function mayRead(request: FastifyRequest): boolean {
 }
 
 function serviceRoot(request: FastifyRequest): string {
-  return `${scheme(request)}://${request.host}/odata/v1`;
+  return `${requestScheme(request.protocol)}://${request.host}/odata/v1`;
 }
 
 /** `…/$metadata#Customers`, with the selected properties and expansions when `$select` is used. */
@@ -570,7 +571,7 @@ function nextLink(
     typeof value === 'string' ? [`${encodeURIComponent(name)}=${encodeURIComponent(value)}`] : [],
   );
   const path = request.url.split('?')[0];
-  return `${scheme(request)}://${request.host}${path}?${parts.join('&')}`;
+  return `${requestScheme(request.protocol)}://${request.host}${path}?${parts.join('&')}`;
 }
 
 function notFound(set: EntitySetModel, key: number): NotFoundException {
@@ -615,14 +616,4 @@ function failingPrecondition(request: FastifyRequest): 'If-Match' | 'If-None-Mat
 
 function preconditionFailed(message: string): HttpException {
   return new HttpException({ code: 'PreconditionFailed', message }, HttpStatus.PRECONDITION_FAILED);
-}
-
-/**
- * The request's scheme in lower case, as URLs are written: a trusted proxy's
- * `X-Forwarded-Proto` may say `HTTPS`, which the production check accepts, and its spelling
- * went into every URL of the answer (found by review).
- */
-function scheme(request: FastifyRequest): string {
-  const { protocol } = request;
-  return protocol === 'http' || protocol === 'https' ? protocol : String(protocol).toLowerCase();
 }
