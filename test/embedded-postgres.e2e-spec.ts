@@ -1,9 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres';
-import { RunWatchdog } from './support/run-watchdog';
+import { tempDataDir } from './support/temp-data-dir';
 import { runOnServer } from './support/test-database';
 
 /**
@@ -14,18 +13,15 @@ import { runOnServer } from './support/test-database';
 /** The servers a test started, stopped after it; the first stop of this process stops them. */
 let started: EmbeddedPostgres[] = [];
 
-/** A temporary DATA_DIR, guarded by a watchdog should Jest end in the middle (see main.e2e-spec). */
-async function tempDataDir(): Promise<{ dataDir: string; release: () => Promise<void> }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-embedded-'));
-  const watchdog = await RunWatchdog.start(process.cwd());
-  watchdog.watch({ dataDir });
+/** A temporary DATA_DIR (see support/temp-data-dir.ts); releasing it stops the test's servers first. */
+async function embeddedDataDir(): Promise<{ dataDir: string; release: () => Promise<void> }> {
+  const { dataDir, release } = await tempDataDir('gatehouse-embedded-');
   return {
     dataDir,
     release: async () => {
       for (const server of started) await server.stop().catch(() => undefined);
       started = [];
-      await rm(dataDir, { recursive: true, force: true });
-      watchdog.done();
+      await release();
     },
   };
 }
@@ -48,7 +44,7 @@ function deadPid(): number {
 
 describe('the embedded PostgreSQL (src/database/embedded-postgres.ts)', () => {
   it('makes one cluster for two first starts at once on a DATA_DIR, which both use', async () => {
-    const { dataDir, release } = await tempDataDir();
+    const { dataDir, release } = await embeddedDataDir();
     try {
       // Each wrote its own password and ran initdb: one failed, the other's cluster had a
       // password other than the file's, and no start on that DATA_DIR could log in again.
@@ -69,7 +65,7 @@ describe('the embedded PostgreSQL (src/database/embedded-postgres.ts)', () => {
   }, 90_000);
 
   it('recovers from a first start killed during initdb', async () => {
-    const { dataDir, release } = await tempDataDir();
+    const { dataDir, release } = await embeddedDataDir();
     try {
       const pid = deadPid();
       // What a start killed during initdb leaves: its lock, initdb's half-made directory (or,
@@ -90,7 +86,7 @@ describe('the embedded PostgreSQL (src/database/embedded-postgres.ts)', () => {
   }, 60_000);
 
   it('says in one line what to do about a postgres directory that holds no cluster', async () => {
-    const { dataDir, release } = await tempDataDir();
+    const { dataDir, release } = await embeddedDataDir();
     try {
       await mkdir(join(dataDir, 'postgres'));
       await writeFile(join(dataDir, 'postgres', 'postgresql.conf'), '');
@@ -103,7 +99,7 @@ describe('the embedded PostgreSQL (src/database/embedded-postgres.ts)', () => {
   }, 30_000);
 
   it('serves on loopback TCP only, also a cluster whose postgresql.conf lacks those lines', async () => {
-    const { dataDir, release } = await tempDataDir();
+    const { dataDir, release } = await embeddedDataDir();
     try {
       const first = await start(dataDir);
       await first.stop();

